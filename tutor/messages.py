@@ -1,0 +1,103 @@
+"""Every sentence a user (instructor or learner) is shown when something is wrong.
+
+One place, so the wording stays consistent and each message says what was wrong and what to do.
+"""
+
+from __future__ import annotations
+
+# redis-cli lines
+EMPTY_COMMAND = "the command is empty; write a Redis command such as 'LPUSH queue hello'"
+UNBALANCED_QUOTES = "unbalanced quotes in the command; close every \" or ' you open"
+QUOTE_NOT_FOLLOWED_BY_SPACE = "a closing quote must be followed by a space or the end of the line"
+UNKNOWN_COMMAND = "unknown Redis command '{name}'"
+FORBIDDEN_GLOBAL = (
+    "'{name}' is not available in lessons: it reaches beyond the lesson's own keys or the server"
+)
+FORBIDDEN_SUBSCRIBE = (
+    "'{name}' is not available in lessons: a subscribed connection cannot run the next step; "
+    "show the PUBLISH reply (the number of subscribers) instead"
+)
+FORBIDDEN_CLOCK = (
+    "'{name}' is not available in lessons: its reply depends on the wall clock or on chance, "
+    "so the trace would differ between runs"
+)
+XADD_STAR = (
+    "XADD with '*' makes an ID from the wall clock, so the trace would differ between runs; "
+    "give an explicit ID such as 1-0"
+)
+XREADGROUP_BLOCK = (
+    "XREADGROUP with BLOCK is not supported in lessons; use XREAD BLOCK, or XREADGROUP without BLOCK"
+)
+
+# lesson structure
+YAML_SYNTAX = "YAML syntax error: {problem}"
+NOT_A_MAPPING = "a lesson file must be a mapping of fields (title:, step_through: ...)"
+DUPLICATE_FIELD = "field '{name}' appears twice"
+UNKNOWN_FIELD = "unknown field '{name}'{hint} (allowed: {allowed})"
+MISSING_FIELD = "missing required field '{name}'"
+WRONG_TYPE = "expected {expected}, got {actual}"
+NOT_ONE_OF = "expected one of {allowed}, got {actual!r}"
+TOO_SHORT = "needs at least {minimum} item(s)"
+TOO_SMALL = "must be at least {minimum}, got {actual!r}"
+BAD_PATTERN = "{actual!r} does not match {what}"
+NO_MODE = "a lesson needs at least one mode: step_through: or performance:"
+DUPLICATE_ID = "lesson id '{id}' is already used by {other}"
+
+# references inside a lesson
+UNKNOWN_ACTOR = "unknown actor '{name}' (declared actors: {known})"
+UNKNOWN_WATCH = "unknown key '{name}' (watched keys: {known})"
+UNKNOWN_VARIABLE = "unknown variable '{name}' (declared variables: {known})"
+ASSIGN_WITHOUT_COMMAND = "assign: needs a redis: or python: command in the same step"
+BOTH_COMMANDS = "a step runs either redis: or python:, not both"
+EMPTY_STEP = "a step needs redis:, python: or note:"
+PYTHON_WITHOUT_PROCESS = "actor '{name}' has no process memory; declare it under processes:"
+STEP_OUT_OF_RANGE = "step {step} does not exist (the steps are numbered 1 to {count})"
+STAGE_OUT_OF_RANGE = "stage {stage} does not exist (concept_flow has stages 1 to {count})"
+LINE_OUT_OF_RANGE = "line {line} does not exist (the sample has lines 1 to {count})"
+DUPLICATE_SLUG = "slug '{slug}' is used by two step-throughs"
+SLUG_REQUIRED = "every step-through after the first needs a slug:"
+TOO_MANY = "{what}: at most {limit} allowed, got {count}"
+
+# execution
+EXPECT_MISMATCH = "expected {expected}, but Redis replied {actual}"
+EXPECT_MISMATCH_PYTHON = "expected {expected}, but Python gave {actual}"
+EXPECT_BLOCKED = "expected the command to block, but it returned {actual}"
+EXPECT_NOT_BLOCKED = "expected {expected}, but the command blocked (the keys it waits on are empty)"
+REDIS_ERROR = "Redis rejected the command: {error}"
+PYTHON_ERROR = "Python raised {error}; add expect: \"{error}\" if this is what the step teaches"
+ACTOR_BLOCKED = (
+    "actor '{actor}' is still blocked by its command at step {since}; it cannot send another "
+    "command until a push wakes it or its timeout passes (add wait: to let time pass)"
+)
+REPLY_TOO_LARGE = "the reply has {size} characters; a lesson step may show at most {limit}"
+
+# python steps
+PY_SYNTAX = "not a Python expression: {problem}"
+PY_NOT_ALLOWED = (
+    "only simple operations on declared lists, deques and dicts are allowed "
+    "(append, appendleft, pop, popleft, clear, len, indexing, literals); got {what}"
+)
+PY_UNKNOWN_NAME = "unknown name '{name}' (this process has: {known})"
+PY_BAD_INITIAL = "process values must be lists, dicts or deque([...]) literals, got {actual!r}"
+
+# quizzes
+ANSWER_MISMATCH = (
+    "the choice marked correct is {marked}, but the execution gives {actual} ({source} after step "
+    "{step})"
+)
+ANSWER_NOT_AMONG_CHOICES = "the execution gives {actual} ({source} after step {step}), and no choice says so"
+QUIZ_NO_CORRECT = "a question needs at least one choice marked correct: true"
+QUIZ_DUPLICATE_CHOICE = "choice {text!r} appears twice"
+QUIZ_TOO_FEW = "a question needs at least two choices"
+ANSWER_FROM_ONE_SOURCE = "answer_from takes exactly one of key:, variable: or reply: true"
+
+# learners
+LEARNER_BAD_STEP = "step must be a whole number between 0 and {count}"
+LEARNER_UNKNOWN_LESSON = "there is no lesson '{id}'"
+LEARNER_UNKNOWN_MODE = "lesson '{id}' has no {mode}"
+LEARNER_BAD_FORM = "the form is incomplete or malformed: {what}"
+LEARNER_BAD_CSRF = (
+    "this form has expired or did not come from this site; reload the page and try again"
+)
+LEARNER_UNKNOWN_QUESTION = "there is no question {question} in this quiz"
+LEARNER_BAD_CHOICE = "choice {choice} is not one of this question's choices"
