@@ -38,9 +38,7 @@ class Backend:
         """A client that keeps one connection for its life: one actor's own connection."""
         if self._pool is not None:
             return redis.Redis(connection_pool=self._pool, single_connection_client=True)
-        return fakeredis.FakeRedis(
-            server=self._server, decode_responses=True, single_connection_client=True
-        )
+        return fakeredis.FakeRedis(server=self._server, decode_responses=True, single_connection_client=True)
 
     def shared(self) -> redis.Redis:
         """A pooled client for the app's own data (progress), never handed to a lesson."""

@@ -97,7 +97,13 @@ def load_text(text: str, source: str, default_id: str) -> Loaded:
     result = Loaded(source, None, [], located)
     for path, position in located.duplicates:
         result.problems.append(
-            Problem(source, position.line, position.col, _label(path), messages.DUPLICATE_FIELD.format(name=path[-1]))
+            Problem(
+                source,
+                position.line,
+                position.col,
+                _label(path),
+                messages.DUPLICATE_FIELD.format(name=path[-1]),
+            )
         )
     if not isinstance(located.value, dict):
         result.problem((), messages.NOT_A_MAPPING)
@@ -182,7 +188,9 @@ def _describe(error: ValidationError) -> list[tuple[Path, str, bool]]:
             return [(path, "must not be empty", False)]
         return [(path, messages.TOO_SHORT.format(minimum=error.validator_value), False)]
     if kind == "minimum":
-        return [(path, messages.TOO_SMALL.format(minimum=error.validator_value, actual=error.instance), False)]
+        return [
+            (path, messages.TOO_SMALL.format(minimum=error.validator_value, actual=error.instance), False)
+        ]
     if kind == "pattern":
         what = "the allowed form (letters, digits, '-', '_')"
         return [(path, messages.BAD_PATTERN.format(actual=error.instance, what=what), False)]
@@ -277,9 +285,14 @@ def _step_through(raw: dict[str, Any], path: Path, slug: str, title: str, result
         spath = (*path, "steps", index)
         steps.append(_step(step_raw, spath, actors, variables, processes, result))
         if "stage" in step_raw and step_raw["stage"] > len(flow):
-            result.problem((*spath, "stage"), messages.STAGE_OUT_OF_RANGE.format(stage=step_raw["stage"], count=len(flow)))
+            result.problem(
+                (*spath, "stage"),
+                messages.STAGE_OUT_OF_RANGE.format(stage=step_raw["stage"], count=len(flow)),
+            )
         if "line" in step_raw and step_raw["line"] > sample_lines:
-            result.problem((*spath, "line"), messages.LINE_OUT_OF_RANGE.format(line=step_raw["line"], count=sample_lines))
+            result.problem(
+                (*spath, "line"), messages.LINE_OUT_OF_RANGE.format(line=step_raw["line"], count=sample_lines)
+            )
 
     moments = []
     for index, moment in enumerate(raw.get("key_moments", ())):
@@ -391,7 +404,9 @@ def _quiz(
     for index, q in enumerate(raw):
         qpath = (*path, index)
         choices = tuple(
-            Choice(text=str(c)) if not isinstance(c, dict) else Choice(str(c["text"]), c.get("correct", False), c.get("feedback"))
+            Choice(text=str(c))
+            if not isinstance(c, dict)
+            else Choice(str(c["text"]), c.get("correct", False), c.get("feedback"))
             for c in q["choices"]
         )
         texts = [c.text for c in choices]
@@ -411,10 +426,15 @@ def _quiz(
                 _check_step_number(result, (*apath, "step"), spec["step"], step_count, allow_zero=True)
                 if "key" in spec and spec["key"] not in watch:
                     known = ", ".join(watch) or "none"
-                    result.problem((*apath, "key"), messages.UNKNOWN_WATCH.format(name=spec["key"], known=known))
+                    result.problem(
+                        (*apath, "key"), messages.UNKNOWN_WATCH.format(name=spec["key"], known=known)
+                    )
                 if "variable" in spec and spec["variable"] not in variables:
                     known = ", ".join(variables) or "none"
-                    result.problem((*apath, "variable"), messages.UNKNOWN_VARIABLE.format(name=spec["variable"], known=known))
+                    result.problem(
+                        (*apath, "variable"),
+                        messages.UNKNOWN_VARIABLE.format(name=spec["variable"], known=known),
+                    )
             answer = AnswerFrom(
                 step=spec["step"],
                 key=spec.get("key"),

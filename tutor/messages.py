@@ -64,7 +64,7 @@ EXPECT_MISMATCH_PYTHON = "expected {expected}, but Python gave {actual}"
 EXPECT_BLOCKED = "expected the command to block, but it returned {actual}"
 EXPECT_NOT_BLOCKED = "expected {expected}, but the command blocked (the keys it waits on are empty)"
 REDIS_ERROR = "Redis rejected the command: {error}"
-PYTHON_ERROR = "Python raised {error}; add expect: \"{error}\" if this is what the step teaches"
+PYTHON_ERROR = 'Python raised {error}; add expect: "{error}" if this is what the step teaches'
 ACTOR_BLOCKED = (
     "actor '{actor}' is still blocked by its command at step {since}; it cannot send another "
     "command until a push wakes it or its timeout passes (add wait: to let time pass)"
@@ -82,8 +82,7 @@ PY_BAD_INITIAL = "process values must be lists, dicts or deque([...]) literals, 
 
 # quizzes
 ANSWER_MISMATCH = (
-    "the choice marked correct is {marked}, but the execution gives {actual} ({source} after step "
-    "{step})"
+    "the choice marked correct is {marked}, but the execution gives {actual} ({source} after step {step})"
 )
 ANSWER_NOT_AMONG_CHOICES = "the execution gives {actual} ({source} after step {step}), and no choice says so"
 QUIZ_NO_CORRECT = "a question needs at least one choice marked correct: true"
@@ -96,8 +95,6 @@ LEARNER_BAD_STEP = "step must be a whole number between 0 and {count}"
 LEARNER_UNKNOWN_LESSON = "there is no lesson '{id}'"
 LEARNER_UNKNOWN_MODE = "lesson '{id}' has no {mode}"
 LEARNER_BAD_FORM = "the form is incomplete or malformed: {what}"
-LEARNER_BAD_CSRF = (
-    "this form has expired or did not come from this site; reload the page and try again"
-)
+LEARNER_BAD_CSRF = "this form has expired or did not come from this site; reload the page and try again"
 LEARNER_UNKNOWN_QUESTION = "there is no question {question} in this quiz"
 LEARNER_BAD_CHOICE = "choice {choice} is not one of this question's choices"

@@ -91,10 +91,7 @@ def _convert(node: yaml.Node, path: Path, located: Located, constructor: _Constr
             result[str(key)] = _convert(value_node, child, located, constructor)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [
-            _convert(item, (*path, index), located, constructor)
-            for index, item in enumerate(node.value)
-        ]
+        return [_convert(item, (*path, index), located, constructor) for index, item in enumerate(node.value)]
     try:
         return constructor.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as error:
