@@ -1,0 +1,111 @@
+"""The learner's pages: catalog, topic, step-through. Thin: they pick the lesson, run, render."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request, url_for
+from flask.typing import ResponseReturnValue
+
+from tutor import engine, learner, messages, progress
+from tutor.model import Lesson, StepThrough
+from tutor.render import changed_lines, code_lines
+from tutor.stepper import stepper_context
+from tutor.web import backend, catalog, fail, render
+
+bp = Blueprint("lessons", __name__)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """The catalog: every topic, its modes and this learner's progress, and broken files."""
+    lessons, broken = catalog().state()
+    who = learner.current(create=False)
+    summary = {lesson.id: lesson_summary(lesson, who) for lesson in lessons}
+    return render("index.html", lessons=lessons, broken=broken, summary=summary)
+
+
+def lesson_summary(lesson: Lesson, who: str | None) -> dict[str, object]:
+    """A learner's progress in a topic: steps reached (of all its step-throughs) and quiz score."""
+    reached = progress.store().steps(who, lesson.id) if who else {}
+    total = sum(len(walk.steps) for walk in lesson.step_throughs)
+    done = sum(min(reached[w.slug].furthest, len(w.steps)) for w in lesson.step_throughs if w.slug in reached)
+    return {"steps_total": total, "steps_done": done, "score": None}
+
+
+def get_lesson(lesson_id: str) -> Lesson:
+    """The lesson, or a 404 that says which lessons exist."""
+    lesson = catalog().get(lesson_id)
+    if lesson is None:
+        fail(404, messages.LEARNER_UNKNOWN_LESSON.format(id=lesson_id))
+    return lesson
+
+
+def get_walk(lesson: Lesson, slug: str | None) -> StepThrough:
+    """The lesson's step-through with this slug (the first by default), or a 404."""
+    walk = lesson.step_through(slug)
+    if walk is None:
+        fail(404, messages.LEARNER_UNKNOWN_MODE.format(id=lesson.id, mode=f"step-through '{slug}'"))
+    return walk
+
+
+@bp.get("/lessons/<lesson_id>/")
+def topic(lesson_id: str) -> ResponseReturnValue:
+    """A topic with its modes ("Choose your learning style")."""
+    lesson = get_lesson(lesson_id)
+    who = learner.current(create=False)
+    reached = progress.store().steps(who, lesson.id) if who else {}
+    return render("topic.html", lesson=lesson, reached=reached)
+
+
+@bp.get("/lessons/<lesson_id>/performance")
+def performance(lesson_id: str) -> ResponseReturnValue:
+    """The performance & optimisation mode: bad vs good, comparison, pipeline, tips, check."""
+    lesson = get_lesson(lesson_id)
+    if lesson.performance is None:
+        fail(404, messages.LEARNER_UNKNOWN_MODE.format(id=lesson.id, mode="performance page"))
+    perf = lesson.performance
+    bad_lines, good_lines = changed_lines(perf.bad.code, perf.good.code)
+    return render(
+        "performance.html",
+        lesson=lesson,
+        perf=perf,
+        bad_code=code_lines(perf.bad.code, perf.bad.language),
+        good_code=code_lines(perf.good.code, perf.good.language),
+        bad_lines=bad_lines,
+        good_lines=good_lines,
+    )
+
+
+@bp.get("/lessons/<lesson_id>/step-through", defaults={"slug": None})
+@bp.get("/lessons/<lesson_id>/step-through/<slug>")
+def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
+    """The step-through at step k: the first k steps executed now, in this learner's own run."""
+    lesson = get_lesson(lesson_id)
+    walk = get_walk(lesson, slug)
+    who = learner.current()
+    assert who is not None
+    step = _requested_step(walk, lesson.id, who)
+    trace = engine.run(walk, backend(), lesson.id, upto=step)
+    progress.store().record_step(who, lesson.id, walk.slug, step)
+    context = stepper_context(lesson, walk, trace, step, _url_for_step(lesson, walk))
+    return render("step_through.html", "_stepper.html", **context)
+
+
+def _requested_step(walk: StepThrough, lesson_id: str, who: str) -> int:
+    raw = request.args.get("step")
+    count = len(walk.steps)
+    if raw is None:
+        saved = progress.store().steps(who, lesson_id).get(walk.slug)
+        return min(saved.current, count) if saved else 0
+    if not raw.isdigit() or int(raw) > count:
+        fail(400, messages.LEARNER_BAD_STEP.format(count=count))
+    return int(raw)
+
+
+def _url_for_step(lesson: Lesson, walk: StepThrough):  # type: ignore[no-untyped-def]
+    first = lesson.step_throughs[0].slug == walk.slug
+
+    def url(step: int) -> str:
+        slug = None if first else walk.slug
+        return url_for("lessons.step_through", lesson_id=lesson.id, slug=slug, step=step)
+
+    return url
