@@ -267,12 +267,19 @@ def main() -> int:
         task_id = response.get_json()["task_id"]
         value = AsyncResult(task_id, app=task_app.celery_app).get(timeout=args.timeout)
         done = time.perf_counter() - started
-        # The ack comes after the result with the solo pool: wait until the worker has sent it.
-        wait_for(
-            lambda: any(c[2][:2] == ["HDEL", "unacked"] for c in monitor.commands()),
-            args.timeout,
-            "the worker's ack (HDEL unacked)",
-        )
+        # A polling view, as in Flask's example (/tasks/result/<id>): AsyncResult(id).ready() is a GET.
+        polled = client.get(f"/result/{task_id}").get_json()
+        # With the solo pool the ack comes after the result: wait until the worker has sent it, and
+        # until it is back in BRPOP waiting for the next message.
+        def back_to_waiting() -> bool:
+            seen_ack = False
+            for _, _, argv in monitor.commands():
+                seen_ack = seen_ack or argv[:2] == ["HDEL", "unacked"]
+                if seen_ack and argv[:2] == ["BRPOP", "celery"]:
+                    return True
+            return False
+
+        wait_for(back_to_waiting, args.timeout, "the worker's ack and its next BRPOP")
         task_app.celery_app.close()
     finally:
         stop(worker)
@@ -280,38 +287,108 @@ def main() -> int:
             monitor.stop()
         stop(server)
 
-    lines = monitor.snapshot()
-    print(f"# view answered in {answered * 1000:.1f} ms; result {value!r} after {done * 1000:.1f} ms")
-    print(f"# task id {task_id}; MONITOR lines: {len(lines)} (from the task on: {len(lines) - mark})")
+    commands = monitor.commands()
+    first = len(monitor.snapshot()) - len(commands)  # lines before the first command ("OK")
+    mark -= first
+    roles = client_roles(commands)
+    print(f"# pool={args.pool}; view answered in {answered * 1000:.1f} ms; "
+          f"AsyncResult.get() -> {value!r} after {done * 1000:.1f} ms; polling view -> {polled}")
+    print(f"# task id {task_id}; {len(commands)} commands, {len(commands) - mark} from the task on")
     print(f"# worker log: {worker_log}")
-    clients: dict[str, str] = {}
-    previous_idle = False
-    for index, line in enumerate(lines):
-        parsed = parse_monitor_line(line)
-        if parsed is None:
+    print("#   (>> marks commands after the worker's first BRPOP on 'celery', i.e. caused by the task)")
+    pending_multi: dict[str, tuple[int, float, list[str]]] = {}
+    last_relevant: dict[str, bool] = {}
+    idle_run = 0
+    for index, (stamp, client, argv) in enumerate(commands):
+        name = argv[0].upper()
+        if not args.all and name == "MULTI":
+            pending_multi[client] = (index, stamp, argv)
             continue
-        stamp, client, argv = parsed
-        name = clients.setdefault(client, f"c{len(clients) + 1}")
-        idle = argv[:2] == ["BRPOP", "celery"]
-        if not args.all and index < mark and argv[0] not in ("SADD", "SMEMBERS", "BRPOP"):
+        if not args.all and name == "EXEC":
+            if last_relevant.get(client):
+                emit(index >= mark, stamp, roles.get(client, client), argv)
+            last_relevant[client] = False
             continue
-        if not args.all and idle and previous_idle:
+        show = args.all or relevant(argv)
+        last_relevant[client] = show
+        if not show:
+            pending_multi.pop(client, None)
             continue
-        previous_idle = idle
-        marker = ">>" if index >= mark else "  "
-        print(f"{marker} {stamp:.6f} {name:>4} " + " ".join(short(a) for a in argv))
-    print("# clients:", ", ".join(f"{v}={k}" for k, v in clients.items()))
-    for parsed in filter(None, map(parse_monitor_line, lines[mark:])):
-        argv = parsed[2]
+        is_idle = argv[:2] == ["BRPOP", "celery"]
+        if is_idle and not args.all:
+            idle_run += 1
+            if idle_run > 1:
+                continue
+        else:
+            if idle_run > 1:
+                print(f"   ... the worker's BRPOP repeated {idle_run - 1} more time(s), 1 s timeout each")
+            idle_run = 0
+        if client in pending_multi:
+            _, mstamp, margv = pending_multi.pop(client)
+            emit(index >= mark, mstamp, roles.get(client, client), margv)
+        emit(index >= mark, stamp, roles.get(client, client), argv)
+    print("# connections:", ", ".join(sorted(set(roles.values()))))
+
+    for _, _, argv in commands[mark:]:
         if argv[:2] == ["LPUSH", "celery"]:
             message = json.loads(argv[2])
-            body = json.loads(base64.b64decode(message["properties"]["body_encoding"] == "base64" and message["body"]))
+            body = json.loads(base64.b64decode(message["body"]))
             print("# the message pushed on 'celery':")
             print(json.dumps(message, indent=2))
             print("# body decoded (base64 -> JSON [args, kwargs, embed]):", json.dumps(body))
+        if argv[:2] == ["HSET", "unacked"]:
+            print("# HSET unacked value (JSON [message, exchange, routing_key]), shortened:", short(argv[3], 120))
         if argv[0] in ("SETEX", "PUBLISH") and argv[1].startswith("celery-task-meta-"):
             print(f"# {argv[0]} payload:", argv[-1])
     return 0
+
+
+_QUEUE_KEYS = {"celery", "celery\x06\x163", "celery\x06\x166", "celery\x06\x169"}
+_TASK_KEYS = {
+    "_kombu.binding.celery",
+    "_kombu.binding_permanent.celery",
+    "unacked",
+    "unacked_index",
+    "unacked_mutex",
+}
+
+
+def relevant(argv: list[str]) -> bool:
+    """Commands on the task queue, its binding, the unacked records and the task's result."""
+    if len(argv) < 2:
+        return False
+    key = argv[1]
+    return key in _QUEUE_KEYS or key in _TASK_KEYS or key.startswith("celery-task-meta-")
+
+
+def client_roles(commands: list[tuple[float, str, list[str]]]) -> dict[str, str]:
+    """Name each connection by what it does."""
+    roles: dict[str, str] = {}
+    for _, client, argv in commands:
+        if client in roles:
+            continue
+        head = argv[:2]
+        if head == ["BRPOP", "celery"]:
+            roles[client] = f"worker:consumer({client})"
+        elif head in (["HSET", "unacked"], ["SET", "unacked_mutex"]):
+            roles[client] = f"worker:channel({client})"
+        elif argv[0] == "SETEX":
+            roles[client] = f"worker:backend({client})"
+        elif head == ["LPUSH", "celery"]:
+            roles[client] = f"view:producer({client})"
+        elif argv[0] == "SUBSCRIBE":
+            roles[client] = f"caller:pubsub({client})"
+        elif argv[0] == "lua" or client == "lua":
+            roles[client] = "lua"
+    for _, client, argv in commands:
+        if client not in roles and argv[0] == "GET":
+            roles[client] = f"caller:backend({client})"
+    return roles
+
+
+def emit(after: bool, stamp: float, who: str, argv: list[str]) -> None:
+    marker = ">>" if after else "  "
+    print(f"{marker} {stamp:.6f} {who:<32} " + " ".join(short(a) for a in argv))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+"""Shared fixtures: the app/client/runner trio, and a real redis-server on a free loopback port.
+
+With CI=true, a test that needs a real Redis fails (never skips) when redis-server is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from flask import Flask
+from flask.testing import FlaskClient, FlaskCliRunner
+
+from tutor import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = ROOT / "lessons"
+
+
+def in_ci() -> bool:
+    """True when missing system tools must fail tests instead of skipping them."""
+    return os.environ.get("CI", "").lower() == "true"
+
+
+def need(tool: str, why: str) -> str:
+    """The path of a system tool; fail in CI, skip elsewhere, when it is missing."""
+    path = shutil.which(tool) or (f"/usr/bin/{tool}" if Path(f"/usr/bin/{tool}").exists() else None)
+    if path:
+        return path
+    message = f"{tool} is not installed ({why}); .ci/run installs it"
+    if in_ci():
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_server_url() -> Iterator[str]:
+    """A real redis-server for this test session, on a free loopback port, without persistence."""
+    binary = need("redis-server", "the parity and real-Redis tests need it")
+    port = free_port()
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    deadline = time.monotonic() + 10
+    try:
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on port {port}") from None
+                time.sleep(0.02)  # polling for readiness with a deadline, not racing
+        yield url
+    finally:
+        client.close()
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture
+def real_redis(redis_server_url: str) -> Iterator[str]:
+    """The real server's URL, flushed before each test so tests never see each other's keys."""
+    client = redis.Redis.from_url(redis_server_url)
+    client.flushall()
+    client.close()
+    yield redis_server_url
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Flask:
+    """The site on the embedded default, with the repository's lessons and a fresh database."""
+    return create_app(
+        {
+            "TESTING": True,
+            "TUTOR_LESSONS": str(LESSONS),
+            "TUTOR_DATABASE": str(tmp_path / "tutor.sqlite3"),
+            "SECRET_KEY": "test-secret",
+            "REDIS_URL": None,
+        }
+    )
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client for the app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask) -> FlaskCliRunner:
+    """A CLI runner for the app."""
+    return app.test_cli_runner()
