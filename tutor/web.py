@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from typing import Any, NoReturn
 
 from flask import Flask, Response, abort, current_app, make_response, render_template, request
@@ -16,6 +17,10 @@ def init_app(app: Flask) -> None:
     app.extensions["tutor.catalog"] = Catalog(app.config["TUTOR_LESSONS"])
     app.extensions["tutor.backend"] = Backend(app.config["REDIS_URL"])
     app.register_error_handler(HTTPException, _error_page)
+    # Fragments travel on every step click: keep template indentation out of them.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.after_request(_compress)
 
 
 def catalog() -> Catalog:
@@ -44,6 +49,29 @@ def render(page: str, fragment: str | None = None, **context: Any) -> Response:
 def fail(code: int, message: str) -> NoReturn:
     """Stop with a 4xx whose page (or htmx fragment) says what was wrong."""
     abort(code, description=message)
+
+
+_COMPRESSIBLE = ("text/html", "application/json", "text/css", "application/javascript", "text/javascript")
+
+
+def _compress(response: Response) -> Response:
+    """Gzip pages, fragments and JSON for clients that accept it: a step click stays a few KB."""
+    response.vary.add("Accept-Encoding")
+    if (
+        "gzip" not in request.headers.get("Accept-Encoding", "")
+        or response.direct_passthrough
+        or "Content-Encoding" in response.headers
+        or not response.mimetype.startswith(_COMPRESSIBLE)
+        or response.status_code < 200
+        or response.status_code >= 300
+    ):
+        return response
+    body = response.get_data()
+    if len(body) < 1024:
+        return response
+    response.set_data(gzip.compress(body, compresslevel=6))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
 
 
 def _error_page(error: HTTPException) -> tuple[str, int]:
