@@ -58,9 +58,7 @@ def check_lesson(lesson: Lesson, loaded: Loaded, backend: Backend) -> list[Probl
         for step, record in zip(walk.steps, traces[walk.slug]["steps"], strict=True):
             message = step_problem(step, record)
             if message:
-                where = (
-                    (*step.path, "expect") if step.has_expect and record["status"] != "error" else step.path
-                )
+                where = (*step.path, "expect") if step.has_expect and record["status"] != "error" else step.path
                 if record["status"] == "error" and step.argv is not None:
                     where = (*step.path, "redis")
                 elif record["status"] == "error" and step.python is not None and not step.has_expect:
@@ -132,9 +130,7 @@ def trace_answer(trace: dict[str, Any], answer: AnswerFrom) -> tuple[str, str]:
     return (reply["py"] if reply else "None"), "reply"
 
 
-def _check_answer(
-    question: Question, slug: str | None, traces: dict[str, dict[str, Any]], loaded: Loaded
-) -> None:
+def _check_answer(question: Question, slug: str | None, traces: dict[str, dict[str, Any]], loaded: Loaded) -> None:
     answer = question.answer_from
     if answer is None:
         return
@@ -145,9 +141,7 @@ def _check_answer(
         loaded.problem(path, f"no step-through '{chosen}' to take the answer from")
         return
     if answer.step > trace["step_count"]:
-        loaded.problem(
-            (*path, "step"), messages.STEP_OUT_OF_RANGE.format(step=answer.step, count=trace["step_count"])
-        )
+        loaded.problem((*path, "step"), messages.STEP_OUT_OF_RANGE.format(step=answer.step, count=trace["step_count"]))
         return
     point = trace["start"] if answer.step == 0 else trace["steps"][answer.step - 1]
     if (answer.key and answer.key not in point["state"]) or (

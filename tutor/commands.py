@@ -298,14 +298,9 @@ FORBIDDEN: dict[str, str] = {
     ).split()
 }
 FORBIDDEN.update(
-    {
-        name: messages.FORBIDDEN_SUBSCRIBE
-        for name in "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE".split()
-    }
+    {name: messages.FORBIDDEN_SUBSCRIBE for name in "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE".split()}
 )
-FORBIDDEN.update(
-    {name: messages.FORBIDDEN_CLOCK for name in "TIME TTL PTTL EXPIRETIME SPOP SRANDMEMBER".split()}
-)
+FORBIDDEN.update({name: messages.FORBIDDEN_CLOCK for name in "TIME TTL PTTL EXPIRETIME SPOP SRANDMEMBER".split()})
 
 
 def spec_for(argv: Sequence[str]) -> CommandSpec:

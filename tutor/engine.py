@@ -73,8 +73,7 @@ def run(walk: StepThrough, backend: Backend, lesson_id: str, upto: int | None = 
     state = _Run(walk, backend, f"{NAMESPACE}{secrets.token_hex(12)}:")
     state.variables = {name: _Variable() for name in walk.variables}
     state.memory = {
-        actor: {name: initial_value(v) for name, v in values.items()}
-        for actor, values in walk.processes.items()
+        actor: {name: initial_value(v) for name, v in values.items()} for actor, values in walk.processes.items()
     }
     state.touched = {state.prefix + key for key in walk.watch}
     try:

@@ -188,9 +188,7 @@ def _describe(error: ValidationError) -> list[tuple[Path, str, bool]]:
             return [(path, "must not be empty", False)]
         return [(path, messages.TOO_SHORT.format(minimum=error.validator_value), False)]
     if kind == "minimum":
-        return [
-            (path, messages.TOO_SMALL.format(minimum=error.validator_value, actual=error.instance), False)
-        ]
+        return [(path, messages.TOO_SMALL.format(minimum=error.validator_value, actual=error.instance), False)]
     if kind == "pattern":
         what = "the allowed form (letters, digits, '-', '_')"
         return [(path, messages.BAD_PATTERN.format(actual=error.instance, what=what), False)]
@@ -426,9 +424,7 @@ def _quiz(
                 _check_step_number(result, (*apath, "step"), spec["step"], step_count, allow_zero=True)
                 if "key" in spec and spec["key"] not in watch:
                     known = ", ".join(watch) or "none"
-                    result.problem(
-                        (*apath, "key"), messages.UNKNOWN_WATCH.format(name=spec["key"], known=known)
-                    )
+                    result.problem((*apath, "key"), messages.UNKNOWN_WATCH.format(name=spec["key"], known=known))
                 if "variable" in spec and spec["variable"] not in variables:
                     known = ", ".join(variables) or "none"
                     result.problem(

@@ -10,9 +10,7 @@ EMPTY_COMMAND = "the command is empty; write a Redis command such as 'LPUSH queu
 UNBALANCED_QUOTES = "unbalanced quotes in the command; close every \" or ' you open"
 QUOTE_NOT_FOLLOWED_BY_SPACE = "a closing quote must be followed by a space or the end of the line"
 UNKNOWN_COMMAND = "unknown Redis command '{name}'"
-FORBIDDEN_GLOBAL = (
-    "'{name}' is not available in lessons: it reaches beyond the lesson's own keys or the server"
-)
+FORBIDDEN_GLOBAL = "'{name}' is not available in lessons: it reaches beyond the lesson's own keys or the server"
 FORBIDDEN_SUBSCRIBE = (
     "'{name}' is not available in lessons: a subscribed connection cannot run the next step; "
     "show the PUBLISH reply (the number of subscribers) instead"
@@ -25,9 +23,7 @@ XADD_STAR = (
     "XADD with '*' makes an ID from the wall clock, so the trace would differ between runs; "
     "give an explicit ID such as 1-0"
 )
-XREADGROUP_BLOCK = (
-    "XREADGROUP with BLOCK is not supported in lessons; use XREAD BLOCK, or XREADGROUP without BLOCK"
-)
+XREADGROUP_BLOCK = "XREADGROUP with BLOCK is not supported in lessons; use XREAD BLOCK, or XREADGROUP without BLOCK"
 
 # lesson structure
 YAML_SYNTAX = "YAML syntax error: {problem}"
@@ -81,9 +77,7 @@ PY_UNKNOWN_NAME = "unknown name '{name}' (this process has: {known})"
 PY_BAD_INITIAL = "process values must be lists, dicts or deque([...]) literals, got {actual!r}"
 
 # quizzes
-ANSWER_MISMATCH = (
-    "the choice marked correct is {marked}, but the execution gives {actual} ({source} after step {step})"
-)
+ANSWER_MISMATCH = "the choice marked correct is {marked}, but the execution gives {actual} ({source} after step {step})"
 ANSWER_NOT_AMONG_CHOICES = "the execution gives {actual} ({source} after step {step}), and no choice says so"
 QUIZ_NO_CORRECT = "a question needs at least one choice marked correct: true"
 QUIZ_DUPLICATE_CHOICE = "choice {text!r} appears twice"
@@ -98,3 +92,8 @@ LEARNER_BAD_FORM = "the form is incomplete or malformed: {what}"
 LEARNER_BAD_CSRF = "this form has expired or did not come from this site; reload the page and try again"
 LEARNER_UNKNOWN_QUESTION = "there is no question {question} in this quiz"
 LEARNER_BAD_CHOICE = "choice {choice} is not one of this question's choices"
+
+# the site
+REDIS_UNREACHABLE = (
+    "Redis ({url}) is not reachable right now, so no step can run; your progress is safe. Try again in a moment."
+)

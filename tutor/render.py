@@ -68,9 +68,7 @@ def text_table(trace: dict[str, Any]) -> str:
     tracker = tracker_rows(trace, len(trace["steps"]))
     if tracker.rows:
         lines.append("")
-        lines.extend(
-            _columns([["Variable", *tracker.columns], *[[r.label, *r.values] for r in tracker.rows]])
-        )
+        lines.extend(_columns([["Variable", *tracker.columns], *[[r.label, *r.values] for r in tracker.rows]]))
     return "\n".join(lines)
 
 
@@ -115,9 +113,7 @@ def tracker_rows(trace: dict[str, Any], upto: int) -> Tracker:
         rows.append(row)
     for actor, names in trace["processes"].items():
         for name in names:
-            rows.append(
-                _row(f"{actor}: {name}", "process", [p["processes"][actor][name]["py"] for p in points])
-            )
+            rows.append(_row(f"{actor}: {name}", "process", [p["processes"][actor][name]["py"] for p in points]))
     return Tracker(columns, rows)
 
 
@@ -154,9 +150,7 @@ def lanes(trace: dict[str, Any], upto: int) -> list[LaneRow]:
         arrows: list[Arrow] = []
         for event in step["events"]:
             if event["kind"] == "timeout":
-                arrows.append(
-                    Arrow("Redis", event["actor"], f"timeout: {event['command']['cli']} → None", "timeout")
-                )
+                arrows.append(Arrow("Redis", event["actor"], f"timeout: {event['command']['cli']} → None", "timeout"))
         if step["kind"] == "redis":
             arrows.append(Arrow(actor, "Redis", step["command"]["cli"], "command"))
             if step["status"] == "blocked":
@@ -170,9 +164,7 @@ def lanes(trace: dict[str, Any], upto: int) -> list[LaneRow]:
         for event in step["events"]:
             if event["kind"] == "unblocked":
                 arrows.append(
-                    Arrow(
-                        "Redis", event["actor"], f"hands over {event['reply']['py']} (from {actor})", "wake"
-                    )
+                    Arrow("Redis", event["actor"], f"hands over {event['reply']['py']} (from {actor})", "wake")
                 )
         waiting = {name: ", ".join(info["keys"]) for name, info in step["blocked"].items()}
         rows.append(LaneRow(step["step"], actor, [_short(a) for a in arrows], waiting))

@@ -194,9 +194,7 @@ LESSON_SCHEMA: dict[str, Any] = {
             "minutes": {"type": "integer", "minimum": 1},
             "summary": _TEXT,
             "order": {"type": "integer", "description": "Position in the catalog."},
-            "step_through": {
-                "anyOf": [_STEP_THROUGH, {"type": "array", "items": _STEP_THROUGH, "minItems": 1}]
-            },
+            "step_through": {"anyOf": [_STEP_THROUGH, {"type": "array", "items": _STEP_THROUGH, "minItems": 1}]},
             "performance": _PERFORMANCE,
         },
         ["title"],

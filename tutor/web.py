@@ -5,9 +5,11 @@ from __future__ import annotations
 import gzip
 from typing import Any, NoReturn
 
+import redis
 from flask import Flask, Response, abort, current_app, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from tutor import messages
 from tutor.backend import Backend
 from tutor.catalog import Catalog
 
@@ -17,6 +19,8 @@ def init_app(app: Flask) -> None:
     app.extensions["tutor.catalog"] = Catalog(app.config["TUTOR_LESSONS"])
     app.extensions["tutor.backend"] = Backend(app.config["REDIS_URL"])
     app.register_error_handler(HTTPException, _error_page)
+    app.register_error_handler(redis.exceptions.ConnectionError, _redis_down)
+    app.register_error_handler(redis.exceptions.TimeoutError, _redis_down)
     # Fragments travel on every step click: keep template indentation out of them.
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
@@ -72,6 +76,11 @@ def _compress(response: Response) -> Response:
     response.set_data(gzip.compress(body, compresslevel=6))
     response.headers["Content-Encoding"] = "gzip"
     return response
+
+
+def _redis_down(error: Exception) -> tuple[str, int]:
+    message = messages.REDIS_UNREACHABLE.format(url=current_app.config.get("REDIS_URL") or "embedded")
+    return render_template("error.html", code=503, name="Service Unavailable", message=message), 503
 
 
 def _error_page(error: HTTPException) -> tuple[str, int]:
