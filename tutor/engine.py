@@ -26,7 +26,7 @@ from tutor import messages
 from tutor.backend import Backend
 from tutor.commands import Blocking, CommandError, blocking_info, format_cli, spec_for
 from tutor.limits import LIMITS
-from tutor.model import StepThrough
+from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
 from tutor.replies import MISSING, error_record, py_repr, reply_record, to_json
 
@@ -67,8 +67,18 @@ class _Run:
     clock: float = 0.0
 
 
-def run(walk: StepThrough, backend: Backend, lesson_id: str, upto: int | None = None) -> dict[str, Any]:
-    """Execute the first `upto` steps (all by default) in a fresh namespace and return the trace."""
+def run(
+    walk: StepThrough,
+    backend: Backend,
+    lesson_id: str,
+    upto: int | None = None,
+    extra: Sequence[Step] = (),
+) -> dict[str, Any]:
+    """Execute the first `upto` steps (all by default) in a fresh namespace and return the trace.
+
+    `extra` steps (a learner's own command) run after them, in the same namespace, and are
+    returned under "extra" so the lesson's own steps stay exactly as the author wrote them.
+    """
     count = len(walk.steps) if upto is None else max(0, min(upto, len(walk.steps)))
     state = _Run(walk, backend, f"{NAMESPACE}{secrets.token_hex(12)}:")
     state.variables = {name: _Variable() for name in walk.variables}
@@ -81,6 +91,7 @@ def run(walk: StepThrough, backend: Backend, lesson_id: str, upto: int | None = 
         state.clients = {actor: backend.connection() for actor in walk.actors}
         start = _snapshot(state, set())
         steps = [_step(state, number) for number in range(1, count + 1)]
+        extras = [_step(state, count + i, step) for i, step in enumerate(extra, 1)]
     finally:
         _cleanup(state)
     return {
@@ -96,6 +107,7 @@ def run(walk: StepThrough, backend: Backend, lesson_id: str, upto: int | None = 
         "executed": count,
         "start": start,
         "steps": steps,
+        **({"extra": extras} if extra else {}),
     }
 
 
@@ -111,8 +123,8 @@ def _cleanup(state: _Run) -> None:
                 client.close()
 
 
-def _step(state: _Run, number: int) -> dict[str, Any]:
-    step = state.walk.steps[number - 1]
+def _step(state: _Run, number: int, step: Step | None = None) -> dict[str, Any]:
+    step = step or state.walk.steps[number - 1]
     events: list[dict[str, Any]] = []
     changed: set[str] = set()
     if step.wait:

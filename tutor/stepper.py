@@ -44,6 +44,8 @@ def stepper_context(
             "last": url(count),
         },
         "announcement": _announcement(current, step, count),
+        "try_url": url(0).split("?")[0] + "/try",
+        "tried": None,
     }
 
 

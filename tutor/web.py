@@ -89,4 +89,8 @@ def _error_page(error: HTTPException) -> tuple[str, int]:
         from flask import jsonify
 
         return jsonify(error=error.name, message=error.description), code  # type: ignore[return-value]
+    if is_fragment_request():
+        # htmx swaps this into the page's #flash region, wherever the request meant to swap.
+        html = render_template("_flash.html", code=code, name=error.name, message=error.description)
+        return html, code, {"HX-Retarget": "#flash", "HX-Reswap": "outerHTML"}  # type: ignore[return-value]
     return render_template("error.html", code=code, name=error.name, message=error.description), code
