@@ -28,7 +28,7 @@ from tutor.commands import Blocking, CommandError, blocking_info, format_cli, sp
 from tutor.limits import LIMITS
 from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
-from tutor.replies import MISSING, error_record, py_repr, reply_record, to_json
+from tutor.replies import MISSING, error_record, py_repr, reply_record, shorten, to_json
 
 TRACE_FORMAT = "tutor-trace/1"
 NAMESPACE = "tutor:run:"
@@ -268,13 +268,12 @@ def _resolve_last_ids(state: _Run, sent: list[str], blocking: Blocking) -> list[
         return sent
     resolved = list(sent)
     count = len(blocking.keys)
-    for offset, key_index in enumerate(blocking.keys):
+    for key_index in blocking.keys:
         id_index = key_index + count
         if id_index < len(resolved) and resolved[id_index] == "$":
             assert state.observer is not None
             last = state.observer.xrevrange(resolved[key_index], "+", "-", count=1)
-            resolved[id_index] = last[0][0] if last else "0-0"
-        del offset
+            resolved[id_index] = str(last[0][0]) if last else "0-0"
     return resolved
 
 
@@ -429,6 +428,9 @@ def _key_states(state: _Run) -> dict[str, Any]:
         if key in values:
             value = _strip(state, values[key])
             out[key] = {"type": kind, "value": to_json(value), "py": py_repr(value)}
+            if len(out[key]["py"]) > LIMITS.reply_chars:
+                # A state too large to keep whole: its repr is cut, and the value left out.
+                out[key] = {"type": kind, "value": None, "py": shorten(out[key]["py"], LIMITS.reply_chars)}
         elif kind == "none":
             out[key] = dict(MISSING)
         else:

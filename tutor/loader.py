@@ -181,8 +181,8 @@ def _describe(error: ValidationError) -> list[tuple[Path, str, bool]]:
         expected = _expected(error.schema)
         return [(path, messages.WRONG_TYPE.format(expected=expected, actual=_type_of(error.instance)), False)]
     if kind == "enum":
-        allowed = ", ".join(map(str, error.validator_value))
-        return [(path, messages.NOT_ONE_OF.format(allowed=allowed, actual=error.instance), False)]
+        choices = ", ".join(map(str, error.validator_value))
+        return [(path, messages.NOT_ONE_OF.format(allowed=choices, actual=error.instance), False)]
     if kind in ("minItems", "minLength"):
         if kind == "minLength":
             return [(path, "must not be empty", False)]

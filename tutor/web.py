@@ -65,7 +65,7 @@ def _compress(response: Response) -> Response:
         "gzip" not in request.headers.get("Accept-Encoding", "")
         or response.direct_passthrough
         or "Content-Encoding" in response.headers
-        or not response.mimetype.startswith(_COMPRESSIBLE)
+        or not (response.mimetype or "").startswith(_COMPRESSIBLE)
         or response.status_code < 200
         or response.status_code >= 300
     ):
