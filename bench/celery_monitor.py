@@ -9,6 +9,8 @@ command the server saw, in order, with the client that sent it.
     .venv/bin/python bench/celery_monitor.py            # the commands that matter for the lesson
     .venv/bin/python bench/celery_monitor.py --all      # every command, the worker's idle loop too
     .venv/bin/python bench/celery_monitor.py --quiet-worker   # add --without-gossip/mingle/heartbeat
+    .venv/bin/python bench/celery_monitor.py --pool prefork   # see the ack move before the task
+    .venv/bin/python bench/celery_monitor.py --keep           # keep the temp folder (worker log)
 
 Nothing is left behind: the server, the monitor and the worker are stopped in `finally`, and every
 wait has a deadline.
@@ -29,8 +31,11 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-APP_MODULE = '''\
+import redis
+
+APP_MODULE = """\
 import os
 import time
 
@@ -82,7 +87,7 @@ def long_task() -> str:
 
 flask_app = create_app()
 celery_app = flask_app.extensions["celery"]
-'''
+"""
 
 
 def free_port() -> int:
@@ -173,7 +178,7 @@ class Monitor:
         self._thread.join(timeout=5)
 
 
-def stop(proc: subprocess.Popen[str] | None) -> None:
+def stop(proc: subprocess.Popen[Any] | None) -> None:
     if proc is None or proc.poll() is not None:
         return
     proc.terminate()
@@ -196,6 +201,7 @@ def main() -> int:
     parser.add_argument("--pool", default="solo", help="worker pool: solo (default) or prefork")
     parser.add_argument("--task-seconds", type=float, default=0.2)
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (worker log)")
     args = parser.parse_args()
 
     for tool in ("redis-server", "redis-cli"):
@@ -218,6 +224,7 @@ def main() -> int:
         "PYTHONPATH": str(workdir),
     }
     server = monitor = worker = None
+    probe = None
     worker_log = workdir / "worker.log"
     try:
         server = subprocess.Popen(
@@ -226,7 +233,6 @@ def main() -> int:
             stderr=subprocess.DEVNULL,
             text=True,
         )
-        import redis
 
         probe = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
 
@@ -240,7 +246,16 @@ def main() -> int:
         monitor = Monitor(port)
         wait_for(lambda: "OK" in monitor.snapshot(), 10, "MONITOR to start")
 
-        command = [str(celery_bin), "-A", "task_app", "worker", f"--pool={args.pool}", "--concurrency=1", "-Q", "celery"]
+        command = [
+            str(celery_bin),
+            "-A",
+            "task_app",
+            "worker",
+            f"--pool={args.pool}",
+            "--concurrency=1",
+            "-Q",
+            "celery",
+        ]
         command += ["--loglevel=INFO", "--hostname=bench@%h"]
         if args.quiet_worker:
             command += ["--without-gossip", "--without-mingle", "--without-heartbeat"]
@@ -257,7 +272,7 @@ def main() -> int:
 
         sys.path.insert(0, str(workdir))
         os.environ["BENCH_REDIS_URL"] = url
-        import task_app  # type: ignore[import-not-found]
+        import task_app
         from celery.result import AsyncResult
 
         client = task_app.flask_app.test_client()
@@ -265,10 +280,23 @@ def main() -> int:
         response = client.post("/process")
         answered = time.perf_counter() - started
         task_id = response.get_json()["task_id"]
+        # delay()'s AsyncResult subscribed to the result channel; the view has returned, so it has
+        # been collected: does anyone still listen? (PUBLISH's reply in the lesson depends on it.)
+        channel = f"celery-task-meta-{task_id}"
+        listeners = -1
+
+        def nobody_listens() -> bool:
+            nonlocal listeners
+            listeners = int(probe.pubsub_numsub(channel)[0][1])
+            return listeners == 0
+
+        try:
+            wait_for(nobody_listens, 5, "the view's AsyncResult to unsubscribe")
+        except TimeoutError:
+            pass
         value = AsyncResult(task_id, app=task_app.celery_app).get(timeout=args.timeout)
         done = time.perf_counter() - started
-        # A polling view, as in Flask's example (/tasks/result/<id>): AsyncResult(id).ready() is a GET.
-        polled = client.get(f"/result/{task_id}").get_json()
+
         # With the solo pool the ack comes after the result: wait until the worker has sent it, and
         # until it is back in BRPOP waiting for the next message.
         def back_to_waiting() -> bool:
@@ -280,21 +308,33 @@ def main() -> int:
             return False
 
         wait_for(back_to_waiting, args.timeout, "the worker's ack and its next BRPOP")
+        # A polling view, as in Flask's example (/tasks/result/<id>), asked once the worker
+        # is idle again: AsyncResult(id).ready() is a GET.
+        polled = client.get(f"/result/{task_id}").get_json()
+
         task_app.celery_app.close()
     finally:
         stop(worker)
         if monitor is not None:
             monitor.stop()
         stop(server)
+        if probe is not None:
+            probe.close()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
     commands = monitor.commands()
     first = len(monitor.snapshot()) - len(commands)  # lines before the first command ("OK")
     mark -= first
     roles = client_roles(commands)
-    print(f"# pool={args.pool}; view answered in {answered * 1000:.1f} ms; "
-          f"AsyncResult.get() -> {value!r} after {done * 1000:.1f} ms; polling view -> {polled}")
+    print(
+        f"# pool={args.pool}; view answered in {answered * 1000:.1f} ms; "
+        f"AsyncResult.get() -> {value!r} after {done * 1000:.1f} ms; polling view -> {polled}"
+    )
     print(f"# task id {task_id}; {len(commands)} commands, {len(commands) - mark} from the task on")
-    print(f"# worker log: {worker_log}")
+    print(f"# subscribers of celery-task-meta-<id> once the view had returned: {listeners}")
+    if args.keep:
+        print(f"# worker log: {worker_log}")
     print("#   (>> marks commands after the worker's first BRPOP on 'celery', i.e. caused by the task)")
     pending_multi: dict[str, tuple[int, float, list[str]]] = {}
     last_relevant: dict[str, bool] = {}
