@@ -88,7 +88,7 @@ def format_cli(argv: Sequence[str]) -> str:
 
 
 def _quote(arg: str) -> str:
-    if _PLAIN.match(arg):
+    if _PLAIN.fullmatch(arg):
         return arg
     out = []
     for ch in arg:
@@ -178,7 +178,6 @@ COMMANDS: dict[str, CommandSpec] = {
     "SET": _spec(_ONE, status=True),
     "SETNX": _spec(_ONE),
     "SETEX": _spec(_ONE, status=True),
-    "PSETEX": _spec(_ONE, status=True),
     "GETSET": _spec(_ONE),
     "GETDEL": _spec(_ONE),
     "MGET": _spec(_ALL),
@@ -300,7 +299,8 @@ FORBIDDEN: dict[str, str] = {
 FORBIDDEN.update(
     {name: messages.FORBIDDEN_SUBSCRIBE for name in "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE".split()}
 )
-FORBIDDEN.update({name: messages.FORBIDDEN_CLOCK for name in "TIME TTL PTTL EXPIRETIME SPOP SRANDMEMBER".split()})
+_CLOCK = "TIME TTL PTTL EXPIRETIME PEXPIRETIME SPOP SRANDMEMBER PSETEX PEXPIRE PEXPIREAT EXPIREAT GETEX"
+FORBIDDEN.update({name: messages.FORBIDDEN_CLOCK for name in _CLOCK.split()})
 
 
 def spec_for(argv: Sequence[str]) -> CommandSpec:
@@ -313,10 +313,42 @@ def spec_for(argv: Sequence[str]) -> CommandSpec:
             raise CommandError(messages.XADD_STAR)
         if name == "XREADGROUP" and "BLOCK" in (a.upper() for a in argv):
             raise CommandError(messages.XREADGROUP_BLOCK)
+        _check_ttl(name, list(argv))
+        blocking = blocking_info(argv)
+        if blocking is not None and blocking.timeout_seconds is None:
+            # Never send a blocking command whose wait we cannot read: it could really block.
+            raise CommandError(messages.BAD_TIMEOUT.format(name=name))
         return COMMANDS[name]
     if name in FORBIDDEN:
         raise CommandError(FORBIDDEN[name].format(name=name))
     raise CommandError(messages.UNKNOWN_COMMAND.format(name=argv[0]))
+
+
+MIN_TTL_SECONDS = 60
+
+
+def _check_ttl(name: str, argv: list[str]) -> None:
+    """Expiry runs on the server's clock: refuse TTLs short enough to fire during a run."""
+    seconds: list[str] = []
+    if name in ("EXPIRE", "SETEX") and len(argv) > 2:
+        seconds.append(argv[2])
+    if name == "SET":
+        upper = [a.upper() for a in argv]
+        for option, scale in (("EX", 1), ("PX", 1000)):
+            if option in upper[3:]:
+                at = upper.index(option, 3) + 1
+                if at < len(argv):
+                    seconds.append(str(_number(argv[at]) / scale))
+    for text in seconds:
+        if _number(text) < MIN_TTL_SECONDS:
+            raise CommandError(messages.SHORT_TTL.format(minimum=MIN_TTL_SECONDS))
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("inf")  # not a number: let Redis say what is wrong with it
 
 
 @dataclass(frozen=True)
@@ -349,9 +381,9 @@ def blocking_info(argv: Sequence[str]) -> Blocking | None:
     return None
 
 
+_DECIMAL = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,6})?$")
+
+
 def _seconds(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    return value if value >= 0 else None
+    """A timeout written as a plain decimal number, or None for anything else."""
+    return float(text) if _DECIMAL.fullmatch(text) else None

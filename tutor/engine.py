@@ -62,6 +62,7 @@ class _Run:
     touched: set[str] = field(default_factory=set)
     blocked: OrderedDict[str, _Waiting] = field(default_factory=OrderedDict)
     in_multi: set[str] = field(default_factory=set)
+    queued: dict[str, list[list[str]]] = field(default_factory=dict)
     variables: dict[str, _Variable] = field(default_factory=dict)
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
     clock: float = 0.0
@@ -181,16 +182,21 @@ def _redis_step(
                 state.variables[assign] = _Variable(None, waiting=True)
                 changed.add(assign)
             return
-    reply = _send(state, actor, sent, spec.status_reply)
+    name = argv[0].upper()
+    queueing = actor in state.in_multi and name not in ("EXEC", "DISCARD", "MULTI", "WATCH")
+    reply = _send(state, actor, sent, spec.status_reply, queueing)
     record["status"] = "error" if reply["type"] == "error" else "ok"
     if reply["type"] == "error":
-        record["error_source"] = "redis"
+        record["error_source"] = reply.pop("_source", "redis")
     record["reply"] = reply
-    name = argv[0].upper()
     if name == "MULTI" and reply["type"] != "error":
         state.in_multi.add(actor)
+        state.queued[actor] = []
+    elif queueing and reply["type"] != "error":
+        state.queued[actor].append(sent)
     elif name in ("EXEC", "DISCARD"):
         state.in_multi.discard(actor)
+        state.queued.pop(actor, None)
     if assign:
         state.variables[assign] = _Variable(reply.get("_value"))
         changed.add(assign)
@@ -223,13 +229,21 @@ def _strip(state: _Run, value: Any) -> Any:
         return [_strip(state, v) for v in value]
     if isinstance(value, tuple):
         return tuple(_strip(state, v) for v in value)
+    if isinstance(value, dict):
+        return {_strip(state, k): _strip(state, v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return {_strip(state, v) for v in value}
     if isinstance(value, ResponseError):
         return ResponseError(str(value).replace(state.prefix, ""))
     return value
 
 
-def _send(state: _Run, actor: str, sent: list[str], status: bool) -> dict[str, Any]:
-    """Send one command on the actor's own connection; errors are data, as in redis-cli."""
+def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool = False) -> dict[str, Any]:
+    """Send one command on the actor's own connection; errors are data, as in redis-cli.
+
+    Inside MULTI the reply is only QUEUED, so redis-py's callback waits for EXEC, where each
+    queued command's own callback is applied to its result.
+    """
     client = state.clients[actor]
     connection = client.connection
     assert connection is not None
@@ -239,13 +253,27 @@ def _send(state: _Run, actor: str, sent: list[str], status: bool) -> dict[str, A
     except ResponseError as error:
         return error_record(str(_strip(state, error)))
     raw = _strip(state, raw)
-    value = _parse(client, sent, raw)
+    if queueing:
+        value = raw
+        status = True
+    elif sent[0].upper() == "EXEC" and isinstance(raw, list):
+        queued = state.queued.get(actor, [])
+        value = [_parse(client, q, r) for q, r in zip(queued, raw, strict=False)] + raw[len(queued) :]
+    else:
+        value = _parse(client, sent, raw)
+    if sent[0].upper() in _SET_REPLIES and isinstance(raw, list):
+        raw = sorted(raw)  # a set has no order; sorted, the display never jitters between runs
     record = reply_record(value, raw, status)
     if len(record["py"]) > LIMITS.reply_chars:
         size = len(record["py"])
-        return error_record(messages.REPLY_TOO_LARGE.format(size=size, limit=LIMITS.reply_chars))
+        too_large = error_record(messages.REPLY_TOO_LARGE.format(size=size, limit=LIMITS.reply_chars))
+        too_large["_source"] = "engine"
+        return too_large
     record["_value"] = value
     return record
+
+
+_SET_REPLIES = {"SMEMBERS", "SUNION", "SINTER", "SDIFF"}
 
 
 def _parse(client: redis.Redis, sent: Sequence[str], raw: Any) -> Any:
@@ -349,6 +377,10 @@ def _expire(state: _Run, events: list[dict[str, Any]], changed: set[str]) -> Non
 def _python_step(
     state: _Run, actor: str, source: str, assign: str | None, record: dict[str, Any], changed: set[str]
 ) -> None:
+    if actor in state.blocked:
+        since = state.blocked[actor].since
+        _fail(record, messages.ACTOR_BLOCKED.format(actor=actor, since=since), "engine")
+        return
     memory = state.memory.get(actor, {})
     try:
         statement = compile_step(source, set(memory))

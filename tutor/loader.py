@@ -7,11 +7,12 @@ them, each tied to the position of the field it is about.
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from pathlib import Path as FsPath
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
 from jsonschema.exceptions import ValidationError
 
 from tutor import messages
@@ -34,7 +35,8 @@ from tutor.pysteps import PythonStepError, compile_step, initial_value
 from tutor.schema import LESSON_SCHEMA
 from tutor.yamlpos import Located, Path, Position, YamlSyntaxError, format_path, load
 
-_VALIDATOR = Draft202012Validator(LESSON_SCHEMA)
+_VALIDATOR = Draft7Validator(LESSON_SCHEMA)
+_ID = re.compile(LESSON_SCHEMA["properties"]["id"]["pattern"])
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Loaded:
 def _label(path: Path) -> str:
     """The field path, with '(step N)' for steps so authors need not count from zero."""
     text = format_path(path) if path else ""
+    if "key_moments" in path or "quiz" in path:
+        return text
     if len(path) >= 2 and path[-2] == "steps" and isinstance(path[-1], int):
         text += f" (step {path[-1] + 1})"
     elif len(path) >= 3 and path[-3] == "steps" and isinstance(path[-2], int):
@@ -227,8 +231,11 @@ def _build(data: dict[str, Any], source: str, default_id: str, result: Loaded) -
         performance = _performance(data["performance"], ("performance",), result)
     if not walks and performance is None:
         result.problem((), messages.NO_MODE)
+    lesson_id = data.get("id", default_id)
+    if "id" not in data and not _ID.fullmatch(default_id):
+        result.problem((), messages.BAD_FILE_ID.format(stem=default_id))
     return Lesson(
-        id=data.get("id", default_id),
+        id=lesson_id,
         title=data["title"],
         source=source,
         framework=data.get("framework"),
@@ -367,6 +374,8 @@ def _step(
                 result.problem((*path, "python"), str(error))
     if "redis" not in raw and python is None and "note" not in raw:
         result.problem(path, messages.EMPTY_STEP)
+    if "expect" in raw and "redis" not in raw and python is None:
+        result.problem((*path, "expect"), messages.EXPECT_WITHOUT_COMMAND)
     assign = raw.get("assign")
     if assign is not None:
         if assign not in variables:

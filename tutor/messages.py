@@ -46,6 +46,10 @@ UNKNOWN_VARIABLE = "unknown variable '{name}' (declared variables: {known})"
 ASSIGN_WITHOUT_COMMAND = "assign: needs a redis: or python: command in the same step"
 BOTH_COMMANDS = "a step runs either redis: or python:, not both"
 EMPTY_STEP = "a step needs redis:, python: or note:"
+EXPECT_WITHOUT_COMMAND = "expect: needs a redis: or python: command in the same step to check"
+BAD_FILE_ID = (
+    "the file name '{stem}' is not a valid lesson id (lower-case letters, digits, '-', '_'); rename the file or add id:"
+)
 PYTHON_WITHOUT_PROCESS = "actor '{name}' has no process memory; declare it under processes:"
 STEP_OUT_OF_RANGE = "step {step} does not exist (the steps are numbered 1 to {count})"
 STAGE_OUT_OF_RANGE = "stage {stage} does not exist (concept_flow has stages 1 to {count})"
@@ -71,7 +75,7 @@ REPLY_TOO_LARGE = "the reply has {size} characters; a lesson step may show at mo
 PY_SYNTAX = "not a Python expression: {problem}"
 PY_NOT_ALLOWED = (
     "only simple operations on declared lists, deques and dicts are allowed "
-    "(append, appendleft, pop, popleft, clear, len, indexing, literals); got {what}"
+    "(append, appendleft, pop, popleft, clear, get, len, indexing, d[k] = v, literals); got {what}"
 )
 PY_UNKNOWN_NAME = "unknown name '{name}' (this process has: {known})"
 PY_BAD_INITIAL = "process values must be lists, dicts or deque([...]) literals, got {actual!r}"
@@ -100,3 +104,27 @@ REDIS_UNREACHABLE = (
 TRY_EMPTY = "type a Redis command to run, such as LRANGE queue 0 -1"
 TRY_TOO_LONG = "the command is too long: at most {limit} characters"
 TRY_UNKNOWN_ACTOR = "choose one of this lesson's actors to run the command: {known}"
+
+# quizzes, the learner's side (tutor/quiz.py, tutor/quiz_views.py)
+LEARNER_UNKNOWN_QUIZ = "there is no quiz {quiz!r} in this lesson"
+LEARNER_NO_CHOICE = "choose an answer first, then submit"
+LEARNER_ONE_CHOICE = "this question takes exactly one choice"
+LEARNER_NO_HINT = "this question has no hint"
+LEARNER_NOT_PREDICTION = "question {question} is not asked before a step"
+LEARNER_BAD_PLACE = "the page to return to is unknown"
+QUIZ_SCORING_RULE = (
+    "Scoring: a right answer on the first try, without the hint, earns 1 point. Each wrong try before "
+    "the right one takes 0.25 off, and so does showing the hint, down to 0.25 once you answer right. "
+    "A question earns 0 until you answer it right. Retries are always allowed."
+)
+QUIZ_PREDICTION_INTRO = "Predict before step {step} runs: commit an answer (or skip), and the step shows what happens."
+QUIZ_SKIPPED = "You skipped this prediction; it does not count as a wrong try. Answer it in the quiz any time."
+RESULTS_NO_ANSWERS = "no quiz answers recorded yet"
+RESULTS_UNKNOWN_LESSON = "no lesson '{id}' in {folder} (lessons: {known})"
+
+# commands whose replies or waits the engine cannot pin down
+SHORT_TTL = (
+    "an expiry shorter than {minimum} s follows the server's clock, not the lesson's, so it could fire "
+    "in the middle of a run; use at least {minimum} s"
+)
+BAD_TIMEOUT = "{name} needs its timeout as a plain number of seconds (milliseconds for XREAD BLOCK), such as 0 or 1.5"

@@ -55,7 +55,7 @@ def compile_step(source: str, names: set[str]) -> ast.stmt:
         and isinstance(statement.targets[0], ast.Subscript)
     ):
         _check(statement.targets[0], names)
-        _check(statement.value, names)
+        _check_literal(statement.value)
     else:
         raise PythonStepError(messages.PY_NOT_ALLOWED.format(what=type(statement).__name__))
     return statement
@@ -93,11 +93,20 @@ def _check(node: ast.expr, names: set[str]) -> None:
         if isinstance(func, ast.Attribute) and func.attr in METHODS:
             _check(func.value, names)
             for arg in node.args:
-                _check(arg, names)
+                _check_literal(arg)
             return
         what = ast.unparse(func)
         raise PythonStepError(messages.PY_NOT_ALLOWED.format(what=f"a call to {what}()"))
     raise PythonStepError(messages.PY_NOT_ALLOWED.format(what=ast.unparse(node)))
+
+
+def _check_literal(node: ast.expr) -> None:
+    """Arguments and assigned values are literals, so a container never ends up inside itself."""
+    for child in ast.walk(node):
+        if not isinstance(child, ast.Constant | ast.List | ast.Tuple | ast.Dict | ast.UnaryOp | ast.USub | ast.Load):
+            raise PythonStepError(
+                messages.PY_NOT_ALLOWED.format(what=f"{ast.unparse(child)} as a value (use a literal)")
+            )
 
 
 def run_step(statement: ast.stmt, memory: dict[str, Any]) -> Any:
@@ -107,15 +116,20 @@ def run_step(statement: ast.stmt, memory: dict[str, Any]) -> Any:
         assert isinstance(target, ast.Subscript)
         container = _eval(target.value, memory)
         container[_eval(target.slice, memory)] = _eval(statement.value, memory)
+        _check_size(memory)
         return None
     assert isinstance(statement, ast.Expr)
     result = _eval(statement.value, memory)
+    _check_size(memory)
+    return result
+
+
+def _check_size(memory: dict[str, Any]) -> None:
     for value in memory.values():
         if len(value) > MAX_ITEMS:
             raise PythonStepError(
                 messages.TOO_MANY.format(what="items in a process value", limit=MAX_ITEMS, count=len(value))
             )
-    return result
 
 
 def _eval(node: ast.expr, memory: dict[str, Any]) -> Any:
@@ -130,7 +144,18 @@ def _eval(node: ast.expr, memory: dict[str, Any]) -> Any:
         return getattr(target, node.func.attr)(*args)
     if isinstance(node, ast.Subscript):
         return _eval(node.value, memory)[_eval(node.slice, memory)]
-    return ast.literal_eval(node)
+    if isinstance(node, ast.List):
+        return [_eval(item, memory) for item in node.elts]
+    if isinstance(node, ast.Tuple):
+        return tuple(_eval(item, memory) for item in node.elts)
+    if isinstance(node, ast.Dict):
+        return {
+            _eval(k, memory): _eval(v, memory) for k, v in zip(node.keys, node.values, strict=True) if k is not None
+        }
+    if isinstance(node, ast.UnaryOp):
+        return -_eval(node.operand, memory)
+    assert isinstance(node, ast.Constant)
+    return node.value
 
 
 def describe_error(error: Exception) -> str:

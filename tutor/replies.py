@@ -63,6 +63,8 @@ def cli_text(raw: Any, status: bool = False, indent: int = 0) -> str:
         return ("\n" + " " * indent).join(lines)
     if isinstance(raw, dict):
         return cli_text([x for pair in raw.items() for x in pair], indent=indent)
+    if isinstance(raw, set | frozenset):
+        return cli_text(sorted(raw, key=str), indent=indent)
     return repr(raw)
 
 

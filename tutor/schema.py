@@ -182,7 +182,7 @@ _PERFORMANCE = _object(
 )
 
 LESSON_SCHEMA: dict[str, Any] = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$schema": "http://json-schema.org/draft-07/schema#",
     "$id": "https://tutor.invalid/lesson.schema.json",
     "title": "tutor lesson",
     "description": "One topic: its step-through(s), its performance page and their quizzes.",

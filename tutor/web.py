@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from tutor import messages
 from tutor.backend import Backend
 from tutor.catalog import Catalog
+from tutor.render import cell
 
 
 def init_app(app: Flask) -> None:
@@ -25,6 +26,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.after_request(_compress)
+    app.jinja_env.filters["cell"] = cell
 
 
 def catalog() -> Catalog:
