@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the site: configuration from the environment, overridden by `config`."""
-    from tutor import api, learner, progress, views, web
+    from tutor import api, learner, progress, quiz_views, views, web
     from tutor.config import load_config
 
     root = __import__("pathlib").Path(__file__).resolve().parent.parent
@@ -26,4 +26,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     progress.init_app(app)
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
+    quiz_views.init_app(app)
     return app

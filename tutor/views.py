@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import Blueprint, request, url_for
 from flask.typing import ResponseReturnValue
 
-from tutor import engine, learner, messages, progress
+from tutor import engine, learner, messages, progress, quiz, quiz_views
 from tutor.commands import CommandError, parse_cli, spec_for
 from tutor.model import Lesson, Step, StepThrough
 from tutor.render import changed_lines, code_lines
@@ -29,7 +31,10 @@ def lesson_summary(lesson: Lesson, who: str | None) -> dict[str, object]:
     reached = progress.store().steps(who, lesson.id) if who else {}
     total = sum(len(walk.steps) for walk in lesson.step_throughs)
     done = sum(min(reached[w.slug].furthest, len(w.steps)) for w in lesson.step_throughs if w.slug in reached)
-    return {"steps_total": total, "steps_done": done, "score": None}
+    answers = progress.store().answers(who, lesson.id) if who else []
+    hints = progress.store().hints(who, lesson.id) if who else set()
+    score = quiz.topic_score(lesson, answers, hints)
+    return {"steps_total": total, "steps_done": done, "score": str(score) if score else None}
 
 
 def get_lesson(lesson_id: str) -> Lesson:
@@ -84,11 +89,16 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     walk = get_walk(lesson, slug)
     who = learner.current()
     assert who is not None
-    step = _requested_step(walk, lesson.id, who)
+    # A prediction question (ask_before_step: N) holds the learner at N-1 until answered or skipped.
+    held, prediction = quiz_views.predictions(lesson, walk, who, _requested_step(walk, lesson.id, who))
+    step = held.step
     trace = engine.run(walk, backend(), lesson.id, upto=step)
     progress.store().record_step(who, lesson.id, walk.slug, step)
     context = stepper_context(lesson, walk, trace, step, _url_for_step(lesson, walk))
-    return render("step_through.html", "_stepper.html", **context)
+    response = render("step_through.html", "_stepper.html", **context, **prediction)
+    if held.held:
+        response.headers["HX-Push-Url"] = context["url"](step)
+    return response
 
 
 @bp.post("/lessons/<lesson_id>/step-through/try", defaults={"slug": None})
@@ -101,7 +111,7 @@ def try_command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
         fail(400, messages.LEARNER_BAD_CSRF)
     count = len(walk.steps)
     raw_step = request.form.get("step", "")
-    if not raw_step.isdigit() or int(raw_step) > count:
+    if not _STEP.fullmatch(raw_step) or int(raw_step) > count:
         fail(400, messages.LEARNER_BAD_STEP.format(count=count))
     step = int(raw_step)
     actor = request.form.get("actor", "")
@@ -125,6 +135,7 @@ def try_command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
 
 
 TRY_LIMIT = 512
+_STEP = re.compile(r"[0-9]{1,6}")
 
 
 def _requested_step(walk: StepThrough, lesson_id: str, who: str) -> int:
@@ -133,7 +144,7 @@ def _requested_step(walk: StepThrough, lesson_id: str, who: str) -> int:
     if raw is None:
         saved = progress.store().steps(who, lesson_id).get(walk.slug)
         return min(saved.current, count) if saved else 0
-    if not raw.isdigit() or int(raw) > count:
+    if not _STEP.fullmatch(raw) or int(raw) > count:
         fail(400, messages.LEARNER_BAD_STEP.format(count=count))
     return int(raw)
 
