@@ -1,0 +1,309 @@
+"""redis-cli parsing, writing commands back, the allowlist and where each command's keys sit."""
+
+from __future__ import annotations
+
+import pytest
+
+from tutor import messages
+from tutor.commands import (
+    COMMANDS,
+    FORBIDDEN,
+    CommandError,
+    blocking_info,
+    format_cli,
+    parse_cli,
+    spec_for,
+)
+
+# --- parse_cli: redis-cli's quoting rules ---------------------------------------------------------
+
+
+def test_parse_cli_splits_on_any_run_of_whitespace() -> None:
+    assert parse_cli("  LPUSH   queue\thello  ") == ["LPUSH", "queue", "hello"]
+
+
+def test_parse_cli_of_a_blank_line_is_no_arguments() -> None:
+    assert parse_cli("") == []
+    assert parse_cli("   ") == []
+
+
+def test_double_quotes_keep_spaces_in_one_argument() -> None:
+    assert parse_cli('SET greeting "hello world" EX 10') == ["SET", "greeting", "hello world", "EX", "10"]
+
+
+@pytest.mark.parametrize(
+    ("escape", "char"),
+    [("\\n", "\n"), ("\\r", "\r"), ("\\t", "\t"), ("\\b", "\b"), ("\\a", "\a")],
+)
+def test_double_quotes_turn_backslash_letters_into_control_characters(escape: str, char: str) -> None:
+    assert parse_cli(f'SET k "a{escape}b"') == ["SET", "k", f"a{char}b"]
+
+
+def test_double_quotes_read_hex_escapes() -> None:
+    assert parse_cli('SET k "\\x06z"') == ["SET", "k", "\x06z"]
+    assert parse_cli('SET k "\\x41\\x7e"') == ["SET", "k", "A~"]
+
+
+def test_a_backslash_x_without_two_hex_digits_is_just_the_letter() -> None:
+    assert parse_cli('SET k "\\xZZ"') == ["SET", "k", "xZZ"]
+
+
+def test_double_quotes_unescape_quotes_and_backslashes() -> None:
+    assert parse_cli('SET k "say \\"hi\\" \\\\ bye"') == ["SET", "k", 'say "hi" \\ bye']
+
+
+def test_single_quotes_are_literal_except_for_an_escaped_single_quote() -> None:
+    assert parse_cli("SET k 'a\\nb'") == ["SET", "k", "a\\nb"]
+    assert parse_cli("SET k 'it\\'s'") == ["SET", "k", "it's"]
+    assert parse_cli("SET k 'two words'") == ["SET", "k", "two words"]
+
+
+def test_empty_quotes_are_an_empty_argument() -> None:
+    assert parse_cli("SET k ''") == ["SET", "k", ""]
+    assert parse_cli('SET k ""') == ["SET", "k", ""]
+
+
+def test_a_quote_inside_a_word_is_an_ordinary_character() -> None:
+    assert parse_cli("SET it's fine") == ["SET", "it's", "fine"]
+
+
+@pytest.mark.parametrize("line", ['SET k "unclosed', "SET k 'unclosed", 'SET k "ends with backslash\\'])
+def test_unbalanced_quotes_are_an_error_that_says_so(line: str) -> None:
+    with pytest.raises(CommandError) as error:
+        parse_cli(line)
+    assert str(error.value) == messages.UNBALANCED_QUOTES
+    assert "unbalanced quotes" in str(error.value)
+
+
+@pytest.mark.parametrize("line", ['SET k "a"b', "SET k 'a'b"])
+def test_a_closing_quote_must_be_followed_by_a_space(line: str) -> None:
+    with pytest.raises(CommandError, match="closing quote must be followed by a space"):
+        parse_cli(line)
+
+
+# --- format_cli: writing arguments back so parse_cli reads the same list ---------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["LPUSH", "queue", "hello"],
+        ["SET", "k", "two words"],
+        ["SET", "k", "line\nbreak\r\n"],
+        ["SET", "k", "tab\there"],
+        ["SET", "k", "\x06\x00\x7f"],
+        ["SET", "k", ""],
+        ["SET", "k", 'say "hi"'],
+        ["SET", "k", "back\\slash"],
+        ["SET", "k", "it's"],
+        ["SET", "k", "café ☕"],
+        ["XADD", "s", "1-0", "f", "v"],
+        ["BRPOP", "q", "0.5"],
+    ],
+)
+def test_format_cli_round_trips_through_parse_cli(argv: list[str]) -> None:
+    assert parse_cli(format_cli(argv)) == argv
+
+
+def test_format_cli_leaves_plain_arguments_unquoted() -> None:
+    assert format_cli(["LPUSH", "tutor:queue", "job-1"]) == "LPUSH tutor:queue job-1"
+
+
+def test_format_cli_quotes_and_escapes_like_redis_cli() -> None:
+    assert format_cli(["SET", "k", "a b"]) == 'SET k "a b"'
+    assert format_cli(["SET", "k", "a\nb"]) == 'SET k "a\\nb"'
+    assert format_cli(["SET", "k", "\x06"]) == 'SET k "\\x06"'
+    assert format_cli(["SET", "k", ""]) == 'SET k ""'
+
+
+# --- spec_for: the allowlist -----------------------------------------------------------------------
+
+
+def test_an_unknown_command_is_named_as_the_author_wrote_it() -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(["LPUHS", "queue", "hello"])
+    assert str(error.value) == "unknown Redis command 'LPUHS'"
+
+
+def test_commands_are_case_insensitive() -> None:
+    assert spec_for(["lpush", "q", "x"]) is COMMANDS["LPUSH"]
+
+
+def test_an_empty_command_is_an_error() -> None:
+    with pytest.raises(CommandError, match="the command is empty"):
+        spec_for([])
+
+
+@pytest.mark.parametrize("name", ["FLUSHALL", "KEYS", "SCAN", "CONFIG", "EVAL"])
+def test_commands_that_reach_beyond_the_run_are_forbidden(name: str) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for([name, "*"])
+    assert str(error.value) == (
+        f"'{name}' is not available in lessons: it reaches beyond the lesson's own keys or the server"
+    )
+
+
+def test_subscribe_is_forbidden_and_publish_suggested() -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(["SUBSCRIBE", "news"])
+    assert str(error.value).startswith("'SUBSCRIBE' is not available in lessons")
+    assert "show the PUBLISH reply" in str(error.value)
+
+
+@pytest.mark.parametrize("argv", [["TIME"], ["TTL", "k"], ["SPOP", "s"], ["SRANDMEMBER", "s"]])
+def test_clock_and_chance_dependent_commands_are_forbidden(argv: list[str]) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(argv)
+    assert str(error.value) == messages.FORBIDDEN_CLOCK.format(name=argv[0])
+    assert "wall clock or on chance" in str(error.value)
+
+
+def test_forbidden_is_checked_case_insensitively() -> None:
+    with pytest.raises(CommandError, match="'FLUSHALL' is not available"):
+        spec_for(["flushall"])
+
+
+def test_xadd_with_star_id_is_refused_with_an_explicit_id_suggested() -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(["XADD", "s", "*", "f", "v"])
+    assert str(error.value) == messages.XADD_STAR
+    assert "give an explicit ID such as 1-0" in str(error.value)
+
+
+def test_xadd_with_explicit_id_is_allowed() -> None:
+    assert spec_for(["XADD", "s", "1-0", "f", "v"]) is COMMANDS["XADD"]
+
+
+def test_xreadgroup_block_is_refused() -> None:
+    with pytest.raises(CommandError, match="XREADGROUP with BLOCK is not supported"):
+        spec_for(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"])
+
+
+def test_allowlist_and_forbidden_list_do_not_overlap() -> None:
+    assert set(COMMANDS).isdisjoint(FORBIDDEN)
+
+
+# --- key positions -----------------------------------------------------------------------------------
+
+
+def keys(argv: list[str]) -> list[str]:
+    """The arguments the engine would move into the run's namespace."""
+    return [argv[i] for i in spec_for(argv).keys(argv)]
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("GET k", ["k"]),
+        ("LPUSH queue a b c", ["queue"]),
+        ("BRPOP q1 q2 0", ["q1", "q2"]),
+        ("BLPOP only 5", ["only"]),
+        ("BLMOVE src dst LEFT RIGHT 0", ["src", "dst"]),
+        ("LMOVE src dst LEFT RIGHT", ["src", "dst"]),
+        ("RPOPLPUSH src dst", ["src", "dst"]),
+        ("BRPOPLPUSH src dst 0", ["src", "dst"]),
+        ("LMPOP 2 a b LEFT COUNT 3", ["a", "b"]),
+        ("LMPOP 1 a RIGHT", ["a"]),
+        ("BLMPOP 0 2 a b LEFT", ["a", "b"]),
+        ("BLMPOP 1.5 3 a b c RIGHT COUNT 2", ["a", "b", "c"]),
+        ("BZMPOP 0 2 z1 z2 MIN", ["z1", "z2"]),
+        ("XREAD STREAMS s 0", ["s"]),
+        ("XREAD COUNT 2 BLOCK 0 STREAMS s1 s2 0 $", ["s1", "s2"]),
+        ("xread block 0 streams s1 s2 0 0", ["s1", "s2"]),
+        ("MSET a 1 b 2 c 3", ["a", "b", "c"]),
+        ("MGET a b c", ["a", "b", "c"]),
+        ("DEL a b", ["a", "b"]),
+        ("RENAME old new", ["old", "new"]),
+        ("XGROUP CREATE s g 0 MKSTREAM", ["s"]),
+        ("PING", []),
+        ("PUBLISH news hello", []),
+    ],
+)
+def test_key_positions(line: str, expected: list[str]) -> None:
+    assert keys(parse_cli(line)) == expected
+
+
+def test_numkeys_larger_than_the_arguments_stops_at_the_end() -> None:
+    assert keys(["LMPOP", "5", "a", "b"]) == ["a", "b"]
+
+
+def test_a_numkeys_that_is_not_a_number_gives_no_keys() -> None:
+    assert keys(["LMPOP", "two", "a", "b", "LEFT"]) == []
+
+
+def test_publish_channel_is_namespaced_as_a_channel_not_a_key() -> None:
+    argv = ["PUBLISH", "news", "hello"]
+    spec = spec_for(argv)
+    assert spec.keys(argv) == []
+    assert spec.channels is not None
+    assert spec.channels(argv) == [1]
+
+
+# --- blocking specs ----------------------------------------------------------------------------------
+
+
+def test_blocking_info_of_brpop() -> None:
+    info = blocking_info(["BRPOP", "q1", "q2", "2.5"])
+    assert info is not None
+    assert (info.keys, info.timeout_seconds, info.probe) == ([1, 2], 2.5, "LLEN")
+
+
+def test_blmove_waits_only_on_its_source() -> None:
+    info = blocking_info(["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"])
+    assert info is not None
+    assert (info.keys, info.timeout_seconds, info.probe) == ([1], 0.0, "LLEN")
+
+
+def test_blmpop_takes_its_timeout_first() -> None:
+    info = blocking_info(["BLMPOP", "3", "2", "a", "b", "LEFT"])
+    assert info is not None
+    assert (info.keys, info.timeout_seconds) == ([3, 4], 3.0)
+
+
+def test_bzpopmin_probes_with_zcard() -> None:
+    info = blocking_info(["BZPOPMIN", "z", "0"])
+    assert info is not None
+    assert info.probe == "ZCARD"
+
+
+def test_xread_block_is_in_milliseconds() -> None:
+    info = blocking_info(["XREAD", "BLOCK", "1500", "STREAMS", "s", "$"])
+    assert info is not None
+    assert (info.keys, info.timeout_seconds, info.probe) == ([4], 1.5, "XREAD")
+
+
+def test_xread_without_block_and_plain_commands_never_block() -> None:
+    assert blocking_info(["XREAD", "STREAMS", "s", "0"]) is None
+    assert blocking_info(["LPUSH", "q", "x"]) is None
+    assert blocking_info(["RPOP", "q"]) is None
+
+
+@pytest.mark.parametrize("timeout", ["-1", "soon", "nan", "0x1", "1e3", "inf", ""])
+def test_a_blocking_command_whose_timeout_is_not_a_plain_number_is_refused(timeout: str) -> None:
+    info = blocking_info(["BRPOP", "q", timeout])
+    assert info is not None
+    assert info.timeout_seconds is None
+    with pytest.raises(CommandError) as error:
+        spec_for(["BRPOP", "q", timeout])
+    assert str(error.value) == messages.BAD_TIMEOUT.format(name="BRPOP")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["XREAD", "BLOCK", "0x10", "STREAMS", "s", "$"],
+        ["BLMPOP", "1e1", "1", "q", "LEFT"],
+        ["BLMOVE", "a", "b", "LEFT", "RIGHT", "-0.5"],
+    ],
+)
+def test_every_blocking_command_refuses_an_unreadable_timeout(argv: list[str]) -> None:
+    with pytest.raises(CommandError, match="needs its timeout as a plain number"):
+        spec_for(argv)
+
+
+@pytest.mark.parametrize(("timeout", "seconds"), [("0", 0.0), ("5", 5.0), ("0.25", 0.25)])
+def test_plain_decimal_timeouts_are_read(timeout: str, seconds: float) -> None:
+    info = blocking_info(["BRPOP", "q", timeout])
+    assert info is not None
+    assert info.timeout_seconds == seconds
+    assert spec_for(["BRPOP", "q", timeout]) is COMMANDS["BRPOP"]
