@@ -507,3 +507,21 @@ def test_two_files_with_the_same_lesson_id_are_a_problem(tmp_path: Path, backend
     assert [str(p) for p in check_paths([tmp_path], backend)] == [
         f"{second}:1:5: id: lesson id 'same' is already used by {first}"
     ]
+
+
+def test_structure_and_reference_problems_are_reported_together() -> None:
+    found = problems(
+        """\
+title: X
+step_through:
+  actors: [a]
+  steps:
+    - {actor: a, action: push, redis: LPUSH q x, line: first}
+    - {actor: b, action: pop, redis: LPUHS q}
+"""
+    )
+    assert found == [
+        "lessons/x.yaml:5:56: step_through.steps[0].line (step 1): expected a whole number, got the text 'first'",
+        "lessons/x.yaml:6:15: step_through.steps[1].actor (step 2): unknown actor 'b' (declared actors: a)",
+        "lessons/x.yaml:6:38: step_through.steps[1].redis (step 2): unknown Redis command 'LPUHS'",
+    ]

@@ -114,11 +114,29 @@ def load_text(text: str, source: str, default_id: str) -> Loaded:
         return result
     _schema_problems(located, result)
     if result.problems:
+        _best_effort_checks(located.value, source, default_id, result)
         return result
     lesson = _build(located.value, source, default_id, result)
     if not result.problems:
         result.lesson = lesson
     return result
+
+
+def _best_effort_checks(data: dict[str, Any], source: str, default_id: str, result: Loaded) -> None:
+    """Report the reference problems (unknown actor, bad command...) of a file that also has
+    structure problems, so an author sees all of them in one run. Parts whose structure is wrong
+    are skipped: their problems are already reported and anything said about them would be noise.
+    """
+    reported = [p.path.split(" (step")[0] for p in result.problems]
+    scratch = Loaded(source, None, [], result.located)
+    try:
+        _build(data, source, default_id, scratch)
+    except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+        return  # the structure is too broken to say more than the schema did
+    for problem in scratch.problems:
+        path = problem.path.split(" (step")[0]
+        if not any(path.startswith(bad) or bad.startswith(path) for bad in reported if bad):
+            result.problems.append(problem)
 
 
 def _schema_problems(located: Located, result: Loaded) -> None:
@@ -289,12 +307,12 @@ def _step_through(raw: dict[str, Any], path: Path, slug: str, title: str, result
     for index, step_raw in enumerate(raw["steps"]):
         spath = (*path, "steps", index)
         steps.append(_step(step_raw, spath, actors, variables, processes, result))
-        if "stage" in step_raw and step_raw["stage"] > len(flow):
+        if isinstance(step_raw.get("stage"), int) and step_raw["stage"] > len(flow):
             result.problem(
                 (*spath, "stage"),
                 messages.STAGE_OUT_OF_RANGE.format(stage=step_raw["stage"], count=len(flow)),
             )
-        if "line" in step_raw and step_raw["line"] > sample_lines:
+        if isinstance(step_raw.get("line"), int) and step_raw["line"] > sample_lines:
             result.problem(
                 (*spath, "line"), messages.LINE_OUT_OF_RANGE.format(line=step_raw["line"], count=sample_lines)
             )
@@ -338,6 +356,8 @@ def _limit(result: Loaded, path: Path, what: str, count: int, limit: int) -> Non
 
 
 def _check_step_number(result: Loaded, path: Path, step: int, count: int, allow_zero: bool = False) -> None:
+    if not isinstance(step, int):
+        return  # a structure problem, already reported
     if step > count or (step == 0 and not allow_zero):
         result.problem(path, messages.STEP_OUT_OF_RANGE.format(step=step, count=count))
 
@@ -393,7 +413,7 @@ def _step(
         assign=assign,
         expect=raw.get("expect"),
         has_expect="expect" in raw,
-        wait=float(raw.get("wait", 0)),
+        wait=float(raw["wait"]) if isinstance(raw.get("wait"), int | float) else 0.0,
         line=raw.get("line"),
         stage=raw.get("stage"),
     )
