@@ -237,7 +237,7 @@ class RedisStore:
 
     def steps(self, learner: str, lesson: str) -> dict[str, StepProgress]:
         raw = self.r.hgetall(self._key("steps", learner, lesson))
-        return {w: StepProgress(**json.loads(v)) for w, v in raw.items()}
+        return {_text(w): StepProgress(**json.loads(v)) for w, v in raw.items()}
 
     def record_hint(self, learner: str, lesson: str, quiz: str, question: int) -> None:
         pipe = self.r.pipeline()
@@ -249,7 +249,7 @@ class RedisStore:
         fields = self.r.hkeys(self._key("hints", learner, lesson))
         out = set()
         for field in fields:
-            number, quiz = field.split(":", 1)
+            number, quiz = _text(field).split(":", 1)
             out.add((quiz, int(number)))
         return out
 
@@ -264,10 +264,10 @@ class RedisStore:
         return [_answer(json.loads(item)) for item in raw]
 
     def all_answers(self, lesson: str | None = None) -> list[Answer]:
-        lessons = [lesson] if lesson else sorted(self.r.smembers(self._key("lessons")))
+        lessons = [lesson] if lesson else sorted(map(_text, self.r.smembers(self._key("lessons"))))
         out: list[Answer] = []
         for name in lessons:
-            for learner in sorted(self.r.smembers(self._key("learners-of", name))):
+            for learner in sorted(map(_text, self.r.smembers(self._key("learners-of", name)))):
                 out.extend(self.answers(learner, name))
         return sorted(out, key=lambda a: a.at)
 
@@ -280,7 +280,12 @@ class RedisStore:
         pipe.execute()
 
     def lessons_of(self, learner: str) -> list[str]:
-        return sorted(self.r.smembers(self._key("lessons-of", learner)))
+        return sorted(map(_text, self.r.smembers(self._key("lessons-of", learner))))
+
+
+def _text(value: str | bytes) -> str:
+    """A reply as text (the client decodes; this keeps the types honest)."""
+    return value if isinstance(value, str) else value.decode()
 
 
 def _answer(data: dict[str, Any]) -> Answer:
