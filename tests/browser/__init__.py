@@ -1,0 +1,1 @@
+"""Browser tests: the site in Debian's headless chromium, driven by Playwright."""

@@ -1,0 +1,257 @@
+"""The seed 001 step-through in a real browser: keyboard, clicks, permalinks, history, no-JS, focus.
+
+The seed lesson asks a prediction before step 5 (`ask_before_step: 5`), so step 5 runs once the
+learner commits an answer; the walks below answer it the way a learner would (keyboard or mouse).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from .stepper_page import (
+    COUNT,
+    SEED_PREDICTIONS,
+    STEP_THROUGH,
+    assert_held_before,
+    assert_prediction_verdict,
+    assert_same_page,
+    assert_step,
+    commit_prediction,
+    commit_prediction_with_keyboard,
+    control,
+    mark_page,
+    prediction_form,
+    step_url,
+    tab_to,
+    trace_rows,
+)
+from .support import LiveServer, new_context
+
+pytestmark = pytest.mark.browser
+
+
+def test_keyboard_walk_forward_back_home_end(page: Page) -> None:
+    page.goto(STEP_THROUGH)
+    assert_step(page, 0, url=False)  # a new learner starts at step 0, on the bare URL
+    mark_page(page)
+
+    for step in range(1, COUNT + 1):
+        page.keyboard.press("ArrowRight")
+        if step in SEED_PREDICTIONS:
+            assert_held_before(page, step)  # → does not run a step the learner must predict first
+            commit_prediction_with_keyboard(page, step)
+            assert_step(page, step)
+            assert_prediction_verdict(page, step)
+        else:
+            assert_step(page, step)
+
+    page.keyboard.press("ArrowLeft")
+    assert_step(page, COUNT - 1)  # back to the blocked consumer, row 5 gone
+    page.keyboard.press("Home")
+    assert_step(page, 0)
+    page.keyboard.press("End")
+    assert_step(page, COUNT)
+    assert_same_page(page)
+
+
+def test_clicking_the_controls_and_the_slider(page: Page) -> None:
+    page.goto(STEP_THROUGH)
+    assert_step(page, 0, url=False)
+    mark_page(page)
+    expect(control(page, "First")).to_have_attribute("aria-disabled", "true")
+    expect(control(page, "Back")).to_have_attribute("aria-disabled", "true")
+
+    control(page, "Next").click()
+    assert_step(page, 1)
+    control(page, "Next").click()
+    assert_step(page, 2)
+    control(page, "Back").click()
+    assert_step(page, 1)
+    control(page, "Last").click()
+    for held in sorted(SEED_PREDICTIONS):  # Last stops before each undecided prediction
+        assert_step(page, held - 1)
+        commit_prediction(page, held)
+    assert_step(page, COUNT)
+    expect(control(page, "Next")).to_have_attribute("aria-disabled", "true")
+    expect(control(page, "Last")).to_have_attribute("aria-disabled", "true")
+    control(page, "First").click()
+    assert_step(page, 0)
+    control(page, "Last").click()
+    assert_step(page, COUNT)  # the prediction is decided: Last goes all the way now
+    control(page, "Reset").click()
+    assert_step(page, 0)
+
+    slider = page.get_by_role("slider", name="Go to step")
+    slider.evaluate(
+        """(el, value) => {
+             el.value = value;
+             el.dispatchEvent(new Event('input', {bubbles: true}));
+             el.dispatchEvent(new Event('change', {bubbles: true}));
+           }""",
+        "3",
+    )
+    assert_step(page, 3)
+    expect(page.get_by_role("slider", name="Go to step")).to_have_value("3")
+
+    page.get_by_role("slider", name="Go to step").evaluate("el => { el.value = '4'; }")
+    page.get_by_role("button", name="Go").click()
+    assert_step(page, 4)
+    assert_same_page(page)
+
+
+def test_permalink_reload_share_and_browser_back(browser: Browser, live_server: LiveServer, page: Page) -> None:
+    page.goto(step_url(3))
+    assert_step(page, 3)
+    page.reload()
+    assert_step(page, 3)
+
+    someone_else = new_context(browser, live_server)  # sharing the link shows the same state
+    try:
+        other = someone_else.new_page()
+        other.goto(page.url)
+        assert_step(other, 3)
+    finally:
+        someone_else.close()
+
+    control(page, "Next").click()
+    assert_step(page, 4)
+    if 5 in SEED_PREDICTIONS:
+        commit_prediction(page, 5)  # the second "Next" is the prediction's Commit
+    else:
+        control(page, "Next").click()
+    assert_step(page, 5)
+    page.go_back()
+    assert_step(page, 4)
+    page.go_back()
+    assert_step(page, 3)
+    page.go_forward()
+    assert_step(page, 4)
+
+
+def test_without_javascript_links_and_the_slider_form_work(browser: Browser, live_server: LiveServer) -> None:
+    context = new_context(browser, live_server, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(STEP_THROUGH)
+        assert_step(page, 0, url=False)
+
+        control(page, "Next").click()  # a plain link: a full page load
+        assert_step(page, 1)
+        control(page, "Next").click()
+        assert_step(page, 2)
+        expect(trace_rows(page)).to_have_count(2)
+
+        slider = page.get_by_role("slider", name="Go to step")
+        slider.focus()
+        page.keyboard.press("ArrowRight")  # the browser's own range input, no script
+        page.keyboard.press("ArrowRight")
+        expect(slider).to_have_value("4")
+        page.get_by_role("button", name="Go").click()
+        assert_step(page, 4)
+
+        if 5 in SEED_PREDICTIONS:
+            commit_prediction(page, 5)  # a plain form post, redirected to step 5
+            assert_step(page, 5)
+            assert_prediction_verdict(page, 5)
+    finally:
+        context.close()
+
+
+def test_focus_stays_on_the_control_after_a_swap(page: Page) -> None:
+    page.goto(STEP_THROUGH)
+    assert_step(page, 0, url=False)
+    mark_page(page)
+
+    tab_to(page, "#ctl-next")
+    page.keyboard.press("Enter")
+    assert_step(page, 1)
+    next_control = page.locator("#ctl-next")
+    expect(next_control).to_be_focused()
+    assert next_control.evaluate("el => el.matches(':focus-visible')"), "the focused Next shows no focus ring"
+    outline = next_control.evaluate(
+        "el => { const s = getComputedStyle(el); return [s.outlineStyle, parseFloat(s.outlineWidth)]; }"
+    )
+    assert outline[0] != "none" and outline[1] >= 2, f"focused Next has outline {outline}"
+
+    page.keyboard.press("Enter")  # keep going from the same control
+    assert_step(page, 2)
+    expect(next_control).to_be_focused()
+
+    slider = page.locator("#step-slider")
+    tab_to(page, "#step-slider")
+    page.keyboard.press("ArrowRight")  # the slider steps too, and keeps focus after the swap
+    assert_step(page, 3)
+    expect(slider).to_be_focused()
+    assert_same_page(page)
+
+
+@pytest.mark.skipif(not SEED_PREDICTIONS, reason="the seed step-through asks no prediction")
+def test_focus_is_not_lost_after_committing_a_prediction(page: Page) -> None:
+    """The prediction form is replaced by the step it asked about; focus must land in the stepper."""
+    held = min(SEED_PREDICTIONS)
+    page.goto(step_url(held - 1))
+    assert_step(page, held - 1)
+    commit_prediction_with_keyboard(page, held)
+    assert_step(page, held)
+    expect(prediction_form(page)).to_have_count(0)
+    focused = page.evaluate(
+        """() => { const a = document.activeElement;
+                   return a ? a.tagName.toLowerCase() + (a.id ? '#' + a.id : '') : null; }"""
+    )
+    inside = page.evaluate("document.getElementById('stepper').contains(document.activeElement)")
+    assert inside, (
+        f"after committing the prediction with the keyboard, focus fell to {focused}: a keyboard or "
+        "screen-reader user loses their place (expected the verdict or the Next control to have focus)"
+    )
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    def channel(value: float) -> float:
+        c = value / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(v) for v in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def _rgb(css: str) -> tuple[float, float, float]:
+    numbers = [float(n) for n in re.findall(r"[\d.]+", css)[:3]]
+    return numbers[0], numbers[1], numbers[2]
+
+
+# The focused control's outline colour, and the colour behind the outline (the first opaque ancestor).
+_FOCUS_COLOURS = """el => {
+  const style = getComputedStyle(el);
+  let node = el.parentElement, behind = 'rgb(255, 255, 255)';
+  while (node) {
+    const bg = getComputedStyle(node).backgroundColor;
+    if (bg && bg !== 'transparent' && !/rgba\\(.*,\\s*0\\)$/.test(bg)) { behind = bg; break; }
+    node = node.parentElement;
+  }
+  return {outline: style.outlineColor, outlineStyle: style.outlineStyle, behind: behind, shadow: style.boxShadow};
+}"""
+
+
+@pytest.mark.parametrize("element_id", ["ctl-next", "ctl-back", "step-slider"])
+def test_focus_ring_contrasts_with_its_background(page: Page, element_id: str) -> None:
+    """WCAG 1.4.11: the focus indicator needs 3:1 against what surrounds it, or it is not visible."""
+    page.goto(step_url(2))
+    assert_step(page, 2)
+    tab_to(page, f"#{element_id}")
+    colours = page.locator(f"#{element_id}").evaluate(_FOCUS_COLOURS)
+    behind = _rgb(colours["behind"])
+    ratio = _contrast(_rgb(colours["outline"]), behind) if colours["outlineStyle"] != "none" else 0.0
+    if colours["shadow"] != "none":  # a two-tone ring: a box-shadow ring may carry the contrast
+        ratio = max(ratio, _contrast(_rgb(colours["shadow"]), behind))
+    assert ratio >= 3, (
+        f"#{element_id}'s focus ring (outline {colours['outline']}, box-shadow {colours['shadow']}) on "
+        f"{colours['behind']} has contrast {ratio:.2f}:1; a focus indicator needs 3:1"
+    )
