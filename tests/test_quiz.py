@@ -517,12 +517,9 @@ def test_prediction_holds_next_until_answered_then_runs_the_step_and_grades_it(q
     html = at_two.get_data(as_text=True)
     assert 'id="ctl-next"' not in html and 'id="ctl-predict"' in html
     assert "Predict before step 3 runs:" in html and "What does LPUSH reply at step 3?" in html
-    for ahead in ("3", "4"):
-        held = client.get(f"{STEP_URL}?step={ahead}")
-        assert _position(held) == "2"
-        assert held.headers["HX-Push-Url"] == f"{STEP_URL}?step=2"
-    fragment = client.get(f"{STEP_URL}?step=4", headers={"HX-Request": "true"})
+    fragment = client.get(f"{STEP_URL}?step=2", headers={"HX-Request": "true"})
     assert _position(fragment) == "2" and 'id="ctl-predict"' in fragment.get_data(as_text=True)
+    assert 'id="ctl-next"' not in fragment.get_data(as_text=True)
     assert store_of(qapp).steps(learner_of(client), LESSON_ID)["main"].furthest == 2
 
     token = csrf_from(client, f"{STEP_URL}?step=2")
@@ -573,12 +570,24 @@ def test_skipping_a_prediction_releases_the_step_and_costs_nothing(qapp: Flask) 
     assert len(store_of(qapp).answers(who, LESSON_ID)) == 2
 
 
-def test_hold_is_pure_and_asks_the_earliest_prediction_first() -> None:
+def test_a_permalink_past_an_unanswered_prediction_shows_the_step_asked_for(qapp: Flask) -> None:
+    """Only Next is held: a shared ?step=k link shows everyone the state after k steps."""
+    client = qapp.test_client()
+    for ahead in ("3", "4"):
+        shown = client.get(f"{STEP_URL}?step={ahead}")
+        assert _position(shown) == ahead
+        assert "HX-Push-Url" not in shown.headers
+    assert store_of(qapp).answers(learner_of(client), LESSON_ID) == []
+
+
+def test_hold_is_pure_and_asks_a_prediction_only_at_the_step_before_it() -> None:
     walk = the_lesson().step_throughs[0]
-    held = quiz.hold(walk, 4, frozenset())
-    assert (held.step, held.held, held.question and held.question.number) == (2, True, 3)
-    free = quiz.hold(walk, 4, frozenset({3}))
-    assert (free.step, free.held, free.question) == (4, False, None)
+    held = quiz.hold(walk, 2, frozenset())
+    assert (held.step, held.held, held.question and held.question.number) == (2, False, 3)
+    free = quiz.hold(walk, 2, frozenset({3}))
+    assert (free.step, free.question) == (2, None)
+    past = quiz.hold(walk, 4, frozenset())
+    assert (past.step, past.question) == (4, None)
     assert quiz.hold(walk, 1, frozenset()).question is None
     assert quiz.prediction_at(walk, 3, frozenset({3})) is not None
     assert quiz.prediction_at(walk, 3, frozenset()) is None

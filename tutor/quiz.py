@@ -269,22 +269,21 @@ def decided_numbers(answers: Iterable[Answer], quiz: str) -> frozenset[int]:
 
 
 def hold(walk: StepThrough, requested: int, decided: frozenset[int]) -> Hold:
-    """Step N of a prediction does not run until its question is answered or skipped.
+    """At step N-1 of an undecided prediction, the question takes the place of Next.
 
-    A request for any step at or past N shows step N-1 instead, with the question in place of
-    Next; the earliest undecided prediction wins, so predictions are asked in step order.
+    Only Next is held: a permalink (?step=k), the slider, Last and End still open exactly the step
+    asked for, so a shared link shows everyone the same state. A learner who jumps past a
+    prediction simply is not asked it on the way.
     """
-    step = requested
-    for question in walk.quiz:
-        if question.ask_before_step is None or question.number in decided:
-            continue
-        if step >= question.ask_before_step:
-            step = question.ask_before_step - 1
     pending = next(
-        (q for q in walk.quiz if q.ask_before_step == step + 1 and q.number not in decided and step < len(walk.steps)),
+        (
+            q
+            for q in walk.quiz
+            if q.ask_before_step == requested + 1 and q.number not in decided and requested < len(walk.steps)
+        ),
         None,
     )
-    return Hold(step=step, question=pending, held=step != requested, decided=decided)
+    return Hold(step=requested, question=pending, held=False, decided=decided)
 
 
 def prediction_at(walk: StepThrough, step: int, decided: frozenset[int]) -> Question | None:

@@ -46,8 +46,9 @@ def is_fragment_request() -> bool:
 
 def render(page: str, fragment: str | None = None, **context: Any) -> Response:
     """Render the full page, or only its swappable fragment for htmx; caches keep them apart."""
-    template = fragment if fragment and is_fragment_request() else page
-    response = make_response(render_template(template, **context))
+    as_fragment = bool(fragment) and is_fragment_request()
+    template = fragment if as_fragment and fragment else page
+    response = make_response(render_template(template, as_fragment=as_fragment, **context))
     response.vary.add("HX-Request")
     return response
 
