@@ -278,3 +278,14 @@ def test_two_app_processes_on_one_database_serve_the_same_learner(tmp_path: Path
     assert position(two.get(STEPPER).get_data(as_text=True)) == "Step 3 of 5"
     get_step(two, 2)
     assert position(one.get(STEPPER).get_data(as_text=True)) == "Step 2 of 5"
+
+
+@pytest.mark.parametrize("lesson_id", ["redis-broker", "celery", "async-flask"])
+def test_performance_page_marks_the_bottleneck_stage_with_an_icon_and_a_word(
+    client: FlaskClient, lesson_id: str
+) -> None:
+    html = client.get(f"/lessons/{lesson_id}/performance").get_data(as_text=True)
+    marked = re.findall(r'<li class="bottleneck">([^<]*)<span class="badge error">.*?bottleneck</span></li>', html)
+    assert len(marked) == 1, marked
+    assert 'class="verdict good"><span aria-hidden="true">✔ </span>Good' in html
+    assert 'class="verdict bad"><span aria-hidden="true">✖ </span>Bad' in html

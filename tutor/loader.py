@@ -495,6 +495,12 @@ def _performance(raw: dict[str, Any], path: Path, result: Loaded) -> Performance
                 (*path, "comparison", "rows", index),
                 f"a row needs {len(columns)} cells (one per column), got {len(row)}",
             )
+    stage = raw.get("bottleneck_stage")
+    stages = len(raw.get("pipeline", ()))
+    if isinstance(stage, int) and stage > stages:
+        result.problem(
+            (*path, "bottleneck_stage"), messages.PIPELINE_STAGE_OUT_OF_RANGE.format(stage=stage, count=stages)
+        )
     check = raw.get("check", {})
     return Performance(
         impact=raw["impact"],
@@ -509,6 +515,7 @@ def _performance(raw: dict[str, Any], path: Path, result: Loaded) -> Performance
         pipeline=tuple(raw.get("pipeline", ())),
         pipeline_note=raw.get("pipeline_note"),
         bottleneck=raw.get("bottleneck"),
+        bottleneck_stage=raw.get("bottleneck_stage"),
         metric=raw.get("metric"),
         tips=tuple(raw.get("tips", ())),
         check_tool=check.get("tool"),

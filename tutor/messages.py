@@ -128,3 +128,4 @@ SHORT_TTL = (
     "in the middle of a run; use at least {minimum} s"
 )
 BAD_TIMEOUT = "{name} needs its timeout as a plain number of seconds (milliseconds for XREAD BLOCK), such as 0 or 1.5"
+PIPELINE_STAGE_OUT_OF_RANGE = "stage {stage} does not exist (the pipeline has stages 1 to {count})"

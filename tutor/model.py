@@ -166,6 +166,7 @@ class Performance:
     pipeline: tuple[str, ...] = ()
     pipeline_note: str | None = None
     bottleneck: str | None = None
+    bottleneck_stage: int | None = None
     metric: str | None = None
     tips: tuple[str, ...] = ()
     check_tool: str | None = None

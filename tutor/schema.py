@@ -168,6 +168,7 @@ _PERFORMANCE = _object(
         "pipeline": _TEXT_LIST,
         "pipeline_note": _TEXT,
         "bottleneck": _TEXT,
+        "bottleneck_stage": {**_STEP_NUMBER, "description": "The pipeline stage (1-based) the bottleneck is in."},
         "metric": _TEXT,
         "tips": _TEXT_LIST,
         "check": _object({"tool": _TEXT, "how": _TEXT, "look_for": _TEXT}, ["how", "look_for"]),
