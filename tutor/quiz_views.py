@@ -292,6 +292,12 @@ def answer(lesson_id: str) -> ResponseReturnValue:
         fail(400, str(error))
     except quiz.FormError as error:
         fail(400, str(error))
+    _record(form, chosen, correct=quiz.grade(form.question, chosen))
+    return _back(form, focus="result")
+
+
+def _record(form: _Form, chosen: tuple[int, ...], correct: bool) -> None:
+    """Store one attempt, noting whether the hint had been used before it (it lowers the points)."""
     store = progress.store()
     hinted = (form.quiz, form.question.number) in store.hints(form.learner, form.lesson.id)
     store.record_answer(
@@ -301,12 +307,11 @@ def answer(lesson_id: str) -> ResponseReturnValue:
             quiz=form.quiz,
             question=form.question.number,
             choices=chosen,
-            correct=quiz.grade(form.question, chosen),
+            correct=correct,
             hinted=hinted,
             at=time.time(),
         )
     )
-    return _back(form, focus="result")
 
 
 @bp.post("/lessons/<lesson_id>/quiz/hint")
@@ -339,21 +344,9 @@ def predict(lesson_id: str) -> ResponseReturnValue:
             chosen = quiz.parse_choices(form.question, request.form.getlist("choice"))
         except quiz.FormError as error:
             fail(400, str(error))
-    store = progress.store()
-    if form.question.number not in quiz.decided_numbers(store.answers(form.learner, form.lesson.id), form.quiz):
-        hinted = (form.quiz, form.question.number) in store.hints(form.learner, form.lesson.id)
-        store.record_answer(
-            Answer(
-                learner=form.learner,
-                lesson=form.lesson.id,
-                quiz=form.quiz,
-                question=form.question.number,
-                choices=chosen,
-                correct=bool(chosen) and quiz.grade(form.question, chosen),
-                hinted=hinted,
-                at=time.time(),
-            )
-        )
+    answers = progress.store().answers(form.learner, form.lesson.id)
+    if form.question.number not in quiz.decided_numbers(answers, form.quiz):
+        _record(form, chosen, correct=bool(chosen) and quiz.grade(form.question, chosen))
     # One-shot: the step this lands on moves focus to the verdict (only right after committing).
     session[JUST_PREDICTED] = _prediction_key(form.lesson.id, form.quiz, form.question.number)
     target = step_url(form.lesson, walk, step)
