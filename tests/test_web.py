@@ -289,3 +289,11 @@ def test_performance_page_marks_the_bottleneck_stage_with_an_icon_and_a_word(
     assert len(marked) == 1, marked
     assert 'class="verdict good"><span aria-hidden="true">✔ </span>Good' in html
     assert 'class="verdict bad"><span aria-hidden="true">✖ </span>Bad' in html
+
+
+def test_a_key_moment_appears_beside_the_step_it_explains(client: FlaskClient) -> None:
+    at_four = client.get("/lessons/redis-broker/step-through?step=4").get_data(as_text=True)
+    at_three = client.get("/lessons/redis-broker/step-through?step=3").get_data(as_text=True)
+    beside = 'class="moment-now"'
+    assert beside in at_four and "Key moment: Why does the consumer block at step 4?" in at_four
+    assert "Key moment: Why does the consumer block at step 4?" not in at_three
