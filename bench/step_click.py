@@ -22,6 +22,9 @@ from pathlib import Path
 from tutor import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
+TARGET_MS = 10.0
+TARGET_WIRE_BYTES = 8 * 1024
+TARGET_PEAK_BYTES = 2 * 1024 * 1024
 
 
 def main() -> None:
@@ -67,6 +70,13 @@ def main() -> None:
         f"max {max(sizes) / 1024:.1f} KiB; uncompressed max {max(raw_sizes) / 1024:.1f} KiB"
     )
     print(f"peak Python memory for one click at the last step: {peak / 1024:.0f} KiB")
+    verdicts = [
+        ("median click under 10 ms", statistics.median(times) < TARGET_MS),
+        ("fragment on the wire under 8 KiB", max(sizes) < TARGET_WIRE_BYTES),
+        ("peak memory per click under 2 MiB", peak < TARGET_PEAK_BYTES),
+    ]
+    for name, ok in verdicts:
+        print(f"target {name}: {'met' if ok else 'MISSED'}")
 
 
 if __name__ == "__main__":

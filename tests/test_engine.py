@@ -646,3 +646,33 @@ def test_a_set_reply_is_the_same_in_every_process() -> None:
         )
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_a_run_that_ends_inside_multi_leaves_no_transaction_on_reused_connections() -> None:
+    backend = Backend()
+    unfinished = """\
+actors: [a]
+steps:
+  - {actor: a, action: open a transaction, redis: MULTI}
+  - {actor: a, action: queue a write, redis: SET k v}
+"""
+    first = run(unfinished, backend)
+    assert step(first, 2)["reply"]["py"] == "'QUEUED'"
+    for _ in range(3):  # the same pooled connections serve the next runs
+        again = run("actors: [a]\nsteps:\n  - {actor: a, action: plain write, redis: SET k v, expect: true}\n", backend)
+        assert step(again, 1)["reply"]["value"] is True
+    assert backend.shared().keys("*") == []
+
+
+def test_a_step_that_names_no_watched_key_keeps_the_previous_state() -> None:
+    trace = run(
+        """\
+actors: [p]
+watch: [q]
+steps:
+  - {actor: p, action: push, redis: LPUSH q a}
+  - {actor: p, action: read another key, redis: GET other}
+  - {actor: p, action: push again, redis: LPUSH q b}
+"""
+    )
+    assert [s["state"]["q"]["py"] for s in trace["steps"]] == ["['a']", "['a']", "['b', 'a']"]

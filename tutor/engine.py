@@ -63,6 +63,8 @@ class _Run:
     blocked: OrderedDict[str, _Waiting] = field(default_factory=OrderedDict)
     in_multi: set[str] = field(default_factory=set)
     queued: dict[str, list[list[str]]] = field(default_factory=dict)
+    written: set[str] = field(default_factory=set)  # keys the current step's commands named
+    last_states: dict[str, Any] | None = None
     variables: dict[str, _Variable] = field(default_factory=dict)
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
     clock: float = 0.0
@@ -119,13 +121,18 @@ def _cleanup(state: _Run) -> None:
             for i in range(0, len(keys), 256):
                 state.observer.delete(*keys[i : i + 256])
     finally:
-        for client in [*state.clients.values(), state.observer]:
-            if client is not None:
-                client.close()
+        for actor, client in state.clients.items():
+            if actor in state.in_multi:
+                client.execute_command("DISCARD")
+            client.execute_command("UNWATCH")
+            state.backend.release(client)
+        if state.observer is not None:
+            state.backend.release(state.observer)
 
 
 def _step(state: _Run, number: int, step: Step | None = None) -> dict[str, Any]:
     step = step or state.walk.steps[number - 1]
+    state.written = set()
     events: list[dict[str, Any]] = []
     changed: set[str] = set()
     if step.wait:
@@ -196,7 +203,8 @@ def _redis_step(
         state.queued[actor].append(sent)
     elif name in ("EXEC", "DISCARD"):
         state.in_multi.discard(actor)
-        state.queued.pop(actor, None)
+        for queued in state.queued.pop(actor, []):
+            state.written.update(queued[i] for i in spec_for(queued).keys(queued))
     if assign:
         state.variables[assign] = _Variable(reply.get("_value"))
         changed.add(assign)
@@ -215,6 +223,7 @@ def _namespaced(state: _Run, argv: list[str]) -> list[str]:
     for index in spec.keys(sent):
         sent[index] = state.prefix + sent[index]
         state.touched.add(sent[index])
+        state.written.add(sent[index])
     if spec.channels is not None:
         for index in spec.channels(sent):
             sent[index] = state.prefix + sent[index]
@@ -331,10 +340,14 @@ def _wake(state: _Run, by: str, events: list[dict[str, Any]], changed: set[str])
         progressed = False
         for actor in list(state.blocked):
             waiting = state.blocked[actor]
+            # Only a command that named one of its keys can have given it data: skip the probe otherwise.
+            if not any(waiting.sent[i] in state.written for i in waiting.blocking.keys):
+                continue
             if not _has_data(state, waiting.sent, waiting.blocking):
                 continue
             del state.blocked[actor]
             spec = spec_for(waiting.argv)
+            state.written.update(waiting.sent[i] for i in spec.keys(waiting.sent))
             reply = _send(state, actor, waiting.sent, spec.status_reply)
             value = reply.pop("_value", None)
             events.append(
@@ -441,9 +454,18 @@ _READERS = {
 
 
 def _key_states(state: _Run) -> dict[str, Any]:
+    """Read the watched keys, unless no command of this step named one (then nothing changed)."""
     watch = state.walk.watch
     if not watch:
         return {}
+    if state.last_states is not None and not any(state.prefix + key in state.written for key in watch):
+        return dict(state.last_states)
+    state.last_states = _read_key_states(state)
+    return dict(state.last_states)
+
+
+def _read_key_states(state: _Run) -> dict[str, Any]:
+    watch = state.walk.watch
     observer = state.observer
     assert observer is not None
     pipe = observer.pipeline(transaction=False)
