@@ -259,7 +259,6 @@ class Hold:
 
     step: int
     question: Question | None = None
-    held: bool = False
     decided: frozenset[int] = field(default_factory=frozenset)
 
 
@@ -283,7 +282,7 @@ def hold(walk: StepThrough, requested: int, decided: frozenset[int]) -> Hold:
         ),
         None,
     )
-    return Hold(step=requested, question=pending, held=False, decided=decided)
+    return Hold(step=requested, question=pending, decided=decided)
 
 
 def prediction_at(walk: StepThrough, step: int, decided: frozenset[int]) -> Question | None:

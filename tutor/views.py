@@ -89,16 +89,13 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     walk = get_walk(lesson, slug)
     who = learner.current()
     assert who is not None
-    # A prediction question (ask_before_step: N) holds the learner at N-1 until answered or skipped.
-    held, prediction = quiz_views.predictions(lesson, walk, who, _requested_step(walk, lesson.id, who))
-    step = held.step
+    # At step N-1 of an unanswered prediction (ask_before_step: N), its question replaces Next.
+    step = _requested_step(walk, lesson.id, who)
+    _, prediction = quiz_views.predictions(lesson, walk, who, step)
     trace = engine.run(walk, backend(), lesson.id, upto=step)
     progress.store().record_step(who, lesson.id, walk.slug, step)
     context = stepper_context(lesson, walk, trace, step, _url_for_step(lesson, walk))
-    response = render("step_through.html", "_stepper.html", **context, **prediction)
-    if held.held:
-        response.headers["HX-Push-Url"] = context["url"](step)
-    return response
+    return render("step_through.html", "_stepper.html", **context, **prediction)
 
 
 @bp.post("/lessons/<lesson_id>/step-through/try", defaults={"slug": None})

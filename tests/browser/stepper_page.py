@@ -2,8 +2,12 @@
 
 The lesson is lessons/redis-broker.yaml: 5 steps; step 4 blocks the consumer, step 5 pushes 'world'
 and Redis hands it to the waiting consumer. A quiz question with `ask_before_step: N` is a prediction:
-the step-through holds the learner at step N-1 (the question replaces Next) until it is answered or
-skipped; the helpers here get past it the way a learner would.
+at step N-1 the question takes the place of Next until it is answered or skipped. Only Next waits:
+a permalink ?step=k, the slider, Last and End open exactly step k (a shared link shows everyone the
+same state). The helpers here answer a prediction the way a learner would.
+
+The live region is #announcer, outside #stepper (screen readers keep it across swaps); each stepper
+fragment updates its text out of band.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from playwright.sync_api import Locator, Page, expect
 from tutor.catalog import Catalog
 from tutor.model import StepThrough
 
+from .support import tab_to
+
 LESSON = "redis-broker"
 STEP_THROUGH = f"/lessons/{LESSON}/step-through"
 COUNT = 5
@@ -26,6 +32,11 @@ def predictions(walk: StepThrough) -> dict[int, list[str]]:
     return {q.ask_before_step: [c.text for c in q.choices if c.correct] for q in walk.quiz if q.ask_before_step}
 
 
+def prediction_numbers(walk: StepThrough) -> dict[int, int]:
+    """The walk's prediction questions: the step each is asked before, and its number in the quiz."""
+    return {q.ask_before_step: q.number for q in walk.quiz if q.ask_before_step}
+
+
 def _seed_walk() -> StepThrough:
     lesson = Catalog(LESSONS).get(LESSON)
     assert lesson is not None, f"lessons/ has no sound lesson '{LESSON}' (run: tutor check lessons/)"
@@ -33,6 +44,9 @@ def _seed_walk() -> StepThrough:
 
 
 SEED_PREDICTIONS = predictions(_seed_walk())
+SEED_PREDICTION_NUMBERS = prediction_numbers(_seed_walk())
+SEED_QUIZ = _seed_walk().quiz
+SEED_QUIZ_TOTAL = len(SEED_QUIZ)  # the step-through's quiz section: "Score: p / total"
 
 # The Result cell of each row (its main text, without the wake-up events shown under it).
 RESULTS = {
@@ -84,14 +98,38 @@ def tracker_cells(page: Page, variable: str) -> Locator:
 
 
 def mark_page(page: Page) -> None:
-    """Remember this document, so a later full page load (not an htmx swap) can be detected."""
-    page.evaluate("window.__sameDocument = true")
+    """Remember this document (and its live region), so a full page load can be detected later.
+
+    Also counts htmx requests from now on (see htmx_requests).
+    """
+    page.evaluate(
+        """() => {
+             window.__sameDocument = true;
+             window.__htmxRequests = 0;
+             document.addEventListener('htmx:beforeRequest', () => { window.__htmxRequests += 1; });
+             const live = document.getElementById('announcer');
+             if (live) live.__kept = true;
+           }"""
+    )
+
+
+def htmx_requests(page: Page) -> int:
+    """How many htmx requests the page started since mark_page.
+
+    htmx fires htmx:beforeRequest synchronously while handling the click (stepper.js clicks the
+    control inside its keydown handler), so right after a key press this count already says
+    whether the key started a request: no waiting for something not to happen.
+    """
+    return int(page.evaluate("window.__htmxRequests"))
 
 
 def assert_same_page(page: Page) -> None:
-    """The steps were swapped in by htmx: the document was never reloaded."""
+    """The steps were swapped in by htmx: the document, and its live region, were never replaced."""
     assert page.evaluate("window.__sameDocument === true"), (
         "the page was reloaded: the step controls navigated instead of being swapped by htmx"
+    )
+    assert page.evaluate("document.getElementById('announcer').__kept === true"), (
+        "the live region #announcer was replaced by a swap: screen readers may stop announcing it"
     )
 
 
@@ -136,35 +174,73 @@ def assert_step(page: Page, step: int, *, url: bool = True) -> None:
         expect(now.locator("code")).to_have_text(WOKEN)
         expect(now).not_to_have_class(re.compile(r"\bwaiting\b"))
 
-    live = page.locator("#stepper [role='status'][aria-live]").filter(has_text=f"Step {step} of {COUNT}")
-    expect(live).to_have_count(1)  # the announcement of the row that just ran
+    assert_announced(page, step)
 
 
-def tab_to(page: Page, selector: str, limit: int = 60) -> None:
-    """Press Tab until the focused element matches the selector (as a keyboard user would)."""
-    for _ in range(limit):
-        page.keyboard.press("Tab")
-        if page.evaluate("s => !!document.activeElement && document.activeElement.matches(s)", selector):
-            return
-    raise AssertionError(f"{selector} was not reached with {limit} presses of Tab")
+def announcer(page: Page) -> Locator:
+    """The page's one live region for steps: outside #stepper, so swaps never replace it."""
+    return page.locator("#announcer")
+
+
+def assert_announced(page: Page, step: int) -> None:
+    """The live region says which row just ran ("Step k of 5: ..."), and it is where it belongs."""
+    live = announcer(page)
+    expect(live).to_have_count(1)
+    expect(live).to_have_attribute("role", "status")
+    expect(live).to_have_attribute("aria-live", "polite")
+    expect(live).to_have_text(re.compile(rf"^\s*Step {step} of {COUNT}\b"))  # the row that just ran
+    assert live.evaluate("el => !el.closest('#stepper')"), "#announcer is inside #stepper: each swap replaces it"
+    # the out-of-band pieces of the fragment were swapped to their places, none left in the stepper
+    expect(page.locator("#stepper [hx-swap-oob]")).to_have_count(0)
+    expect(page.locator("#stepper [role='status'][aria-live]:not(#try-result)")).to_have_count(0)
+
+
+def quiz_section(page: Page) -> Locator:
+    """The step-through's own quiz section, below the stepper."""
+    section = page.locator("section.quiz-section")
+    expect(section).to_have_count(1)
+    return section
+
+
+def assert_quiz_score(page: Page, points: str, total: int = SEED_QUIZ_TOTAL) -> None:
+    """The quiz section's score line reads "Score: points / total"."""
+    line = quiz_section(page).locator(".quiz-score")
+    expect(line).to_have_text(re.compile(rf"^\s*Score: {re.escape(points)} / {total}\b"))
+
+
+def quiz_question(page: Page, number: int) -> Locator:
+    """Question `number` of the step-through's quiz section."""
+    return (
+        quiz_section(page)
+        .locator("article.quiz-question")
+        .filter(has=page.locator("legend", has_text=re.compile(rf"^\s*Question {number}\.")))
+    )
 
 
 def prediction_form(page: Page) -> Locator:
-    """The prediction question that stands in for Next before a step (present only while held)."""
+    """The prediction question that stands in for Next at step N-1 (while it is undecided)."""
     return page.locator("#stepper form.prediction")
 
 
-def assert_held_before(page: Page, step: int) -> None:
-    """The learner is held at step-1: the prediction about `step` is asked instead of running it."""
+def assert_prediction_asked(page: Page, step: int) -> None:
+    """At step-1 the prediction about `step` takes the place of Next (→ has nothing to press)."""
     expect(page.locator("#position")).to_have_text(f"Step {step - 1} of {COUNT}")
     form = prediction_form(page)
     expect(form).to_be_visible()
     expect(form.locator("legend")).to_contain_text(f"Predict before step {step} runs")
+    expect(page.locator("#ctl-next")).to_have_count(0)
+    expect(page.locator("#stepper [data-key='ArrowRight']")).to_have_count(0)
+
+
+def assert_not_asked(page: Page) -> None:
+    """No prediction asked here and no verdict shown (a step reached without pressing Next)."""
+    expect(prediction_form(page)).to_have_count(0)
+    expect(page.locator("#stepper #prediction-result")).to_have_count(0)
 
 
 def commit_prediction(page: Page, step: int) -> None:
-    """Pick the right choice(s) with the mouse and commit; the held step then runs."""
-    assert_held_before(page, step)
+    """Pick the right choice(s) with the mouse and commit; the step it asked about then runs."""
+    assert_prediction_asked(page, step)
     form = prediction_form(page)
     for text in SEED_PREDICTIONS[step]:
         form.get_by_label(text, exact=True).check()
@@ -173,7 +249,7 @@ def commit_prediction(page: Page, step: int) -> None:
 
 def commit_prediction_with_keyboard(page: Page, step: int) -> None:
     """Tab into the choices, arrow to the right one, Tab to Commit and press Enter."""
-    assert_held_before(page, step)
+    assert_prediction_asked(page, step)
     (wanted,) = SEED_PREDICTIONS[step]  # a single-choice prediction: radio buttons
     tab_to(page, "#stepper form.prediction input[type=radio]")
     label = "document.activeElement.labels[0].textContent.trim()"

@@ -1,6 +1,8 @@
 """What learners see, at phone, tablet and desktop sizes: full-page screenshots in tests/artifacts/.
 
-At 375 px the page must not scroll sideways (wide tables scroll inside their own region).
+The step-through is shot three ways: as a shared permalink to the last step shows it, with the
+prediction question standing in for Next, and at the step it asked about with the verdict.
+At 375 px no page may scroll sideways (wide tables scroll inside their own region).
 """
 
 from __future__ import annotations
@@ -13,7 +15,17 @@ from playwright.sync_api import Browser
 
 from tutor.catalog import Catalog
 
-from .stepper_page import COUNT, LESSON, SEED_PREDICTIONS, assert_step, commit_prediction, step_url
+from .stepper_page import (
+    COUNT,
+    LESSON,
+    SEED_PREDICTIONS,
+    assert_not_asked,
+    assert_prediction_asked,
+    assert_prediction_verdict,
+    assert_step,
+    commit_prediction,
+    step_url,
+)
 from .support import LiveServer, new_context
 
 pytestmark = pytest.mark.browser
@@ -29,11 +41,16 @@ def _performance_lesson() -> str:
     return LESSON if LESSON in with_perf else (with_perf[0] if with_perf else LESSON)
 
 
+ASKED = min(SEED_PREDICTIONS, default=None)  # the step the seed walk's first prediction is about
+
 PAGES = {
     "step-through": step_url(COUNT),
     "topic": f"/lessons/{LESSON}/",
     "performance": f"/lessons/{_performance_lesson()}/performance",
 }
+if ASKED is not None:
+    PAGES["prediction"] = step_url(ASKED - 1)
+    PAGES["verdict"] = step_url(ASKED - 1)  # then committed: the page at step ASKED
 
 # Elements that stick out to the right of the viewport, outermost first, with nothing clipping them.
 _OVERFLOWING = """() => {
@@ -76,9 +93,14 @@ def test_full_page_screenshot(
         assert response is not None and response.ok, f"{PAGES[kind]} answered {response and response.status}"
         page.wait_for_load_state("load")
         if kind == "step-through":
-            for held in sorted(SEED_PREDICTIONS):  # a new learner predicts before the step runs
-                commit_prediction(page, held)
-            assert_step(page, COUNT)
+            assert_step(page, COUNT)  # a new learner's permalink: the last step, no question on the way
+            assert_not_asked(page)
+        elif kind == "prediction" and ASKED is not None:
+            assert_prediction_asked(page, ASKED)
+        elif kind == "verdict" and ASKED is not None:
+            commit_prediction(page, ASKED)
+            assert_step(page, ASKED)
+            assert_prediction_verdict(page, ASKED)
             page.evaluate("window.scrollTo(0, 0)")
         page.evaluate("document.fonts.ready.then(() => true)")
         target = artifacts / f"{kind}-{width}x{height}.png"

@@ -1,7 +1,9 @@
 """The seed 001 step-through in a real browser: keyboard, clicks, permalinks, history, no-JS, focus.
 
-The seed lesson asks a prediction before step 5 (`ask_before_step: 5`), so step 5 runs once the
-learner commits an answer; the walks below answer it the way a learner would (keyboard or mouse).
+The seed lesson asks a prediction before step 5 (`ask_before_step: 5`). Only Next waits for it: at
+step 4 the question takes the place of Next (so → does nothing there) until the learner commits or
+skips it; a permalink, the slider, Last and End open exactly the step asked for, so a shared link
+shows everyone the same state.
 """
 
 from __future__ import annotations
@@ -13,24 +15,31 @@ from playwright.sync_api import Browser, Page, expect
 
 from .stepper_page import (
     COUNT,
+    SEED_PREDICTION_NUMBERS,
     SEED_PREDICTIONS,
+    SEED_QUIZ,
     STEP_THROUGH,
-    assert_held_before,
+    assert_not_asked,
+    assert_prediction_asked,
     assert_prediction_verdict,
+    assert_quiz_score,
     assert_same_page,
     assert_step,
     commit_prediction,
     commit_prediction_with_keyboard,
     control,
+    htmx_requests,
     mark_page,
     prediction_form,
+    quiz_question,
     step_url,
-    tab_to,
     trace_rows,
 )
-from .support import LiveServer, new_context
+from .support import LiveServer, new_context, tab_to
 
 pytestmark = pytest.mark.browser
+
+needs_prediction = pytest.mark.skipif(not SEED_PREDICTIONS, reason="the seed step-through asks no prediction")
 
 
 def test_keyboard_walk_forward_back_home_end(page: Page) -> None:
@@ -38,18 +47,37 @@ def test_keyboard_walk_forward_back_home_end(page: Page) -> None:
     assert_step(page, 0, url=False)  # a new learner starts at step 0, on the bare URL
     mark_page(page)
 
+    page.keyboard.press("End")
+    assert_step(page, COUNT)  # End opens the last step at once, undecided predictions or not
+    assert_not_asked(page)  # jumped past the prediction: not asked on the way, no verdict
+    page.keyboard.press("Home")
+    assert_step(page, 0)
+
+    predicted = 0
     for step in range(1, COUNT + 1):
-        page.keyboard.press("ArrowRight")
         if step in SEED_PREDICTIONS:
-            assert_held_before(page, step)  # → does not run a step the learner must predict first
+            assert_prediction_asked(page, step)  # the question stands where Next was
+            assert_quiz_score(page, str(predicted))
+            before = htmx_requests(page)
+            page.keyboard.press("ArrowRight")
+            assert htmx_requests(page) == before, "→ ran a step the learner has to predict first"
+            expect(page.locator("#position")).to_have_text(f"Step {step - 1} of {COUNT}")
+            expect(page).to_have_url(re.compile(rf"[?&]step={step - 1}(?:[&#]|$)"))
+
             commit_prediction_with_keyboard(page, step)
             assert_step(page, step)
             assert_prediction_verdict(page, step)
+            predicted += 1
+            assert_quiz_score(page, str(predicted))  # 1 point (right, first try), shown without a reload
         else:
+            before = htmx_requests(page)
+            page.keyboard.press("ArrowRight")
+            assert htmx_requests(page) == before + 1, "→ started no request (the probe above would be blind)"
             assert_step(page, step)
 
     page.keyboard.press("ArrowLeft")
     assert_step(page, COUNT - 1)  # back to the blocked consumer, row 5 gone
+    expect(page.locator("#ctl-next")).to_be_visible()  # the prediction is decided: Next is back
     page.keyboard.press("Home")
     assert_step(page, 0)
     page.keyboard.press("End")
@@ -70,18 +98,15 @@ def test_clicking_the_controls_and_the_slider(page: Page) -> None:
     assert_step(page, 2)
     control(page, "Back").click()
     assert_step(page, 1)
-    control(page, "Last").click()
-    for held in sorted(SEED_PREDICTIONS):  # Last stops before each undecided prediction
-        assert_step(page, held - 1)
-        commit_prediction(page, held)
-    assert_step(page, COUNT)
+    with page.expect_response(re.compile(rf"[?&]step={COUNT}$")) as last:
+        control(page, "Last").click()
+    assert "hx-push-url" not in last.value.headers, "Last was redirected to another step"
+    assert_step(page, COUNT)  # straight to the last step, past the undecided prediction
+    assert_not_asked(page)
+    assert_quiz_score(page, "0")  # jumping past a prediction records nothing
     expect(control(page, "Next")).to_have_attribute("aria-disabled", "true")
     expect(control(page, "Last")).to_have_attribute("aria-disabled", "true")
     control(page, "First").click()
-    assert_step(page, 0)
-    control(page, "Last").click()
-    assert_step(page, COUNT)  # the prediction is decided: Last goes all the way now
-    control(page, "Reset").click()
     assert_step(page, 0)
 
     slider = page.get_by_role("slider", name="Go to step")
@@ -96,9 +121,20 @@ def test_clicking_the_controls_and_the_slider(page: Page) -> None:
     assert_step(page, 3)
     expect(page.get_by_role("slider", name="Go to step")).to_have_value("3")
 
-    page.get_by_role("slider", name="Go to step").evaluate("el => { el.value = '4'; }")
+    page.get_by_role("slider", name="Go to step").evaluate(f"el => {{ el.value = '{COUNT}'; }}")
     page.get_by_role("button", name="Go").click()
-    assert_step(page, 4)
+    assert_step(page, COUNT)  # the slider opens exactly the step asked for
+    assert_not_asked(page)
+
+    page.get_by_role("slider", name="Go to step").evaluate(f"el => {{ el.value = '{COUNT - 1}'; }}")
+    page.get_by_role("button", name="Go").click()
+    assert_step(page, COUNT - 1)
+    if COUNT in SEED_PREDICTIONS:
+        assert_prediction_asked(page, COUNT)  # only here, in place of Next
+    control(page, "Last").click()
+    assert_step(page, COUNT)  # Last is never held
+    control(page, "Reset").click()
+    assert_step(page, 0)
     assert_same_page(page)
 
 
@@ -131,6 +167,65 @@ def test_permalink_reload_share_and_browser_back(browser: Browser, live_server: 
     assert_step(page, 4)
 
 
+@needs_prediction
+def test_a_permalink_past_a_prediction_shows_everyone_that_step(
+    browser: Browser, live_server: LiveServer, page: Page
+) -> None:
+    """A fresh learner opening ?step=5 sees step 5 (5 rows), not the question asked before it."""
+    link = step_url(COUNT)  # past every prediction of the walk
+    response = page.goto(link)
+    assert response is not None and response.ok
+    assert "hx-push-url" not in response.headers, "the permalink was corrected to another step"
+    assert_step(page, COUNT)
+    expect(trace_rows(page)).to_have_count(COUNT)
+    assert_not_asked(page)
+    assert_quiz_score(page, "0")  # opening the link answers nothing
+    page.reload()
+    assert_step(page, COUNT)
+
+    someone_else = new_context(browser, live_server)  # sharing the link shows the same state
+    try:
+        other = someone_else.new_page()
+        other.goto(link)
+        assert_step(other, COUNT)
+        expect(trace_rows(other)).to_have_count(COUNT)
+        assert_not_asked(other)
+        held = max(SEED_PREDICTIONS)
+        other.goto(step_url(held - 1))  # the step before it is where the question waits
+        assert_step(other, held - 1)
+        assert_prediction_asked(other, held)
+    finally:
+        someone_else.close()
+
+
+@needs_prediction
+def test_committing_a_prediction_refreshes_the_quiz_score_without_a_reload(page: Page) -> None:
+    step = min(SEED_PREDICTIONS)
+    number = SEED_PREDICTION_NUMBERS[step]
+    page.goto(step_url(step - 1))
+    assert_step(page, step - 1)
+    mark_page(page)
+    assert_quiz_score(page, "0")
+    expect(quiz_question(page, number)).not_to_have_class(re.compile(r"\bis-right\b"))
+
+    commit_prediction(page, step)
+    assert_step(page, step)
+    assert_prediction_verdict(page, step)
+    assert_quiz_score(page, "1")  # 1 point: right on the first try, without the hint
+    expect(quiz_question(page, number)).to_have_class(re.compile(r"\bis-right\b"))
+    expect(quiz_question(page, number).locator(".quiz-result")).to_contain_text("Right")
+
+    # The refreshed section still works in place: answer another question of it, still no reload.
+    other = next(q for q in SEED_QUIZ if not q.ask_before_step and not q.multiple)
+    article = quiz_question(page, other.number)
+    (right,) = [c.text for c in other.choices if c.correct]
+    article.get_by_label(right, exact=True).check()
+    article.get_by_role("button", name=re.compile(r"^\W*Submit")).click()
+    expect(article.locator(".quiz-result")).to_contain_text("Right")
+    assert_quiz_score(page, "2")
+    assert_same_page(page)
+
+
 def test_without_javascript_links_and_the_slider_form_work(browser: Browser, live_server: LiveServer) -> None:
     context = new_context(browser, live_server, java_script_enabled=False)
     try:
@@ -153,9 +248,14 @@ def test_without_javascript_links_and_the_slider_form_work(browser: Browser, liv
         assert_step(page, 4)
 
         if 5 in SEED_PREDICTIONS:
+            assert_prediction_asked(page, 5)
             commit_prediction(page, 5)  # a plain form post, redirected to step 5
             assert_step(page, 5)
             assert_prediction_verdict(page, 5)
+            assert_quiz_score(page, "1")
+
+        page.goto(step_url(COUNT))  # a permalink without JavaScript opens that very step too
+        assert_step(page, COUNT)
     finally:
         context.close()
 
@@ -188,7 +288,7 @@ def test_focus_stays_on_the_control_after_a_swap(page: Page) -> None:
     assert_same_page(page)
 
 
-@pytest.mark.skipif(not SEED_PREDICTIONS, reason="the seed step-through asks no prediction")
+@needs_prediction
 def test_focus_is_not_lost_after_committing_a_prediction(page: Page) -> None:
     """The prediction form is replaced by the step it asked about; focus must land in the stepper."""
     held = min(SEED_PREDICTIONS)
