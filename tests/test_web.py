@@ -297,3 +297,11 @@ def test_a_key_moment_appears_beside_the_step_it_explains(client: FlaskClient) -
     beside = 'class="moment-now"'
     assert beside in at_four and "Key moment: Why does the consumer block at step 4?" in at_four
     assert "Key moment: Why does the consumer block at step 4?" not in at_three
+
+
+def test_a_long_celery_message_can_be_read_whole_with_its_body_decoded(client: FlaskClient) -> None:
+    html = client.get("/lessons/celery/step-through?step=5").get_data(as_text=True)
+    text = html.replace("&#34;", '"').replace("&#39;", "'")
+    assert '<details class="whole"><summary>Whole command</summary>' in html
+    assert '"task": "app.long_task"' in text  # the JSON, indented, one field a line
+    assert '# body, base64-decoded: [[], {}, {"callbacks": null' in text

@@ -6,6 +6,8 @@ ran. No Flask here: the views pass these plain structures to templates.
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -17,6 +19,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
+from tutor.commands import format_cli
 from tutor.limits import LIMITS
 from tutor.replies import shorten
 
@@ -230,3 +233,41 @@ def changed_lines(bad: str, good: str) -> tuple[set[int], set[int]]:
             bad_changed.update(range(i1 + 1, i2 + 1))
             good_changed.update(range(j1 + 1, j2 + 1))
     return bad_changed, good_changed
+
+
+def readable_command(argv: list[str]) -> str:
+    """A command whose arguments are too long for its cell, one argument a line, JSON indented.
+
+    A Celery message's base64 body is decoded beside it: that is the task's [args, kwargs, embed].
+    """
+    lines = [argv[0]]
+    for arg in argv[1:]:
+        lines.append(_readable_arg(arg))
+    return "\n".join(lines)
+
+
+def _readable_arg(arg: str) -> str:
+    text = arg.strip()
+    if not text.startswith(("{", "[")):
+        return format_cli([arg])
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return format_cli([arg])
+    pretty = json.dumps(value, indent=2, ensure_ascii=False)
+    body = _celery_body(value)
+    if body is not None:
+        pretty += "\n# body, base64-decoded: " + body
+    return pretty
+
+
+def _celery_body(value: Any) -> str | None:
+    message = value[0] if isinstance(value, list) and value and isinstance(value[0], dict) else value
+    if not isinstance(message, dict) or not isinstance(message.get("body"), str):
+        return None
+    if message.get("properties", {}).get("body_encoding") != "base64":
+        return None
+    try:
+        return base64.b64decode(message["body"], validate=True).decode("utf-8")
+    except (ValueError, UnicodeDecodeError):
+        return None

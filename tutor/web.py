@@ -12,7 +12,7 @@ from werkzeug.exceptions import HTTPException
 from tutor import messages
 from tutor.backend import Backend
 from tutor.catalog import Catalog
-from tutor.render import cell
+from tutor.render import cell, readable_command
 
 
 def init_app(app: Flask) -> None:
@@ -27,6 +27,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.lstrip_blocks = True
     app.after_request(_compress)
     app.jinja_env.filters["cell"] = cell
+    app.jinja_env.filters["readable_command"] = readable_command
 
 
 def catalog() -> Catalog:
