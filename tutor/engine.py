@@ -25,10 +25,11 @@ from redis.exceptions import ResponseError
 from tutor import messages
 from tutor.backend import Backend
 from tutor.commands import Blocking, CommandError, blocking_info, format_cli, spec_for
+from tutor.keystates import read_key_states, strip_namespace
 from tutor.limits import LIMITS
 from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
-from tutor.replies import MISSING, error_record, py_repr, reply_record, shorten, to_json
+from tutor.replies import error_record, py_repr, reply_record, to_json
 
 TRACE_FORMAT = "tutor-trace/1"
 NAMESPACE = "tutor:run:"
@@ -232,19 +233,7 @@ def _namespaced(state: _Run, argv: list[str]) -> list[str]:
 
 def _strip(state: _Run, value: Any) -> Any:
     """Take the run's namespace back out of a reply, so the learner sees the author's key names."""
-    if isinstance(value, str):
-        return value.replace(state.prefix, "")
-    if isinstance(value, list):
-        return [_strip(state, v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_strip(state, v) for v in value)
-    if isinstance(value, dict):
-        return {_strip(state, k): _strip(state, v) for k, v in value.items()}
-    if isinstance(value, set | frozenset):
-        return {_strip(state, v) for v in value}
-    if isinstance(value, ResponseError):
-        return ResponseError(str(value).replace(state.prefix, ""))
-    return value
+    return strip_namespace(state.prefix, value)
 
 
 def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool = False) -> dict[str, Any]:
@@ -443,16 +432,6 @@ def _snapshot(state: _Run, changed: set[str]) -> dict[str, Any]:
     }
 
 
-_READERS = {
-    "string": lambda pipe, key: pipe.get(key),
-    "list": lambda pipe, key: pipe.lrange(key, 0, -1),
-    "hash": lambda pipe, key: pipe.hgetall(key),
-    "set": lambda pipe, key: pipe.smembers(key),
-    "zset": lambda pipe, key: pipe.zrange(key, 0, -1, withscores=True),
-    "stream": lambda pipe, key: pipe.xrange(key),
-}
-
-
 def _key_states(state: _Run) -> dict[str, Any]:
     """Read the watched keys, unless no command of this step named one (then nothing changed)."""
     watch = state.walk.watch
@@ -465,28 +444,5 @@ def _key_states(state: _Run) -> dict[str, Any]:
 
 
 def _read_key_states(state: _Run) -> dict[str, Any]:
-    watch = state.walk.watch
-    observer = state.observer
-    assert observer is not None
-    pipe = observer.pipeline(transaction=False)
-    for key in watch:
-        pipe.type(state.prefix + key)
-    types = pipe.execute()
-    pipe = observer.pipeline(transaction=False)
-    readable = [(key, kind) for key, kind in zip(watch, types, strict=True) if kind in _READERS]
-    for key, kind in readable:
-        _READERS[kind](pipe, state.prefix + key)
-    values = dict(zip([key for key, _ in readable], pipe.execute(), strict=True))
-    out: dict[str, Any] = {}
-    for key, kind in zip(watch, types, strict=True):
-        if key in values:
-            value = _strip(state, values[key])
-            out[key] = {"type": kind, "value": to_json(value), "py": py_repr(value)}
-            if len(out[key]["py"]) > LIMITS.reply_chars:
-                # A state too large to keep whole: its repr is cut, and the value left out.
-                out[key] = {"type": kind, "value": None, "py": shorten(out[key]["py"], LIMITS.reply_chars)}
-        elif kind == "none":
-            out[key] = dict(MISSING)
-        else:
-            out[key] = {"type": kind, "value": None, "py": f"({kind})"}
-    return out
+    assert state.observer is not None
+    return read_key_states(state.observer, state.prefix, state.walk.watch)
