@@ -51,8 +51,8 @@ def test_check_of_a_broken_file_exits_1_with_file_line_col_lines(
     assert main(["check", str(broken)]) == 1
     out, err = capsys.readouterr()
     assert out.splitlines() == [
-        f"{broken}:7:14: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'",
-        f"{broken}:8:14: step_through.steps[1].actor (step 2): unknown actor 'consumer' (declared actors: producer)",
+        f"{broken}:7:7: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'",
+        f"{broken}:8:7: step_through.steps[1].actor (step 2): unknown actor 'consumer' (declared actors: producer)",
     ]
     assert err == "2 problem(s)\n"
     assert "ok" not in out.splitlines()
@@ -166,5 +166,5 @@ def test_python_dash_m_tutor_check_fails_on_a_broken_file(tmp_path: Path) -> Non
         timeout=120,
     )
     assert done.returncode == 1
-    assert done.stdout.startswith(f"{broken}:5:36: step_through.steps[0].redis (step 1): 'TIME' is not available")
+    assert done.stdout.startswith(f"{broken}:5:29: step_through.steps[0].redis (step 1): 'TIME' is not available")
     assert done.stderr == "1 problem(s)\n"

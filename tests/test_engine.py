@@ -511,7 +511,7 @@ def test_a_forbidden_python_operation_is_a_loader_problem() -> None:
     loaded = load_text(text, "lessons/py.yaml", "py")
     assert loaded.lesson is None
     [problem] = loaded.problems
-    assert (problem.file, problem.line, problem.col) == ("lessons/py.yaml", 8, 15)
+    assert (problem.file, problem.line, problem.col) == ("lessons/py.yaml", 8, 7)
     assert problem.path == "step_through.steps[0].python (step 1)"
     assert problem.message.startswith("only simple operations on declared lists, deques and dicts are allowed")
     assert problem.message.endswith("; got a call to __import__('os').system()")

@@ -125,9 +125,9 @@ def test_wrong_type_says_what_was_expected_and_what_was_given() -> None:
             - {actor: a, action: x, note: n, wait: soon}
         """
     assert problems(text) == [
-        "lessons/x.yaml:2:10: minutes: expected a whole number, got the text 'ten'",
-        "lessons/x.yaml:4:11: step_through.actors: expected a list, got the text 'a'",
-        "lessons/x.yaml:6:44: step_through.steps[0].wait (step 1): expected a number, got the text 'soon'",
+        "lessons/x.yaml:2:1: minutes: expected a whole number, got the text 'ten'",
+        "lessons/x.yaml:4:3: step_through.actors: expected a list, got the text 'a'",
+        "lessons/x.yaml:6:38: step_through.steps[0].wait (step 1): expected a number, got the text 'soon'",
     ]
 
 
@@ -142,7 +142,7 @@ def test_unknown_actor_lists_the_declared_ones() -> None:
               note: n
         """
     assert problems(text) == [
-        "lessons/x.yaml:5:14: step_through.steps[0].actor (step 1): unknown actor 'worker' "
+        "lessons/x.yaml:5:7: step_through.steps[0].actor (step 1): unknown actor 'worker' "
         "(declared actors: producer, consumer)"
     ]
 
@@ -160,7 +160,7 @@ def test_unknown_variable_in_assign_lists_the_declared_ones() -> None:
               assign: mgs
         """
     assert problems(text) == [
-        "lessons/x.yaml:9:15: step_through.steps[0].assign (step 1): unknown variable 'mgs' (declared variables: msg)"
+        "lessons/x.yaml:9:7: step_through.steps[0].assign (step 1): unknown variable 'mgs' (declared variables: msg)"
     ]
 
 
@@ -182,7 +182,7 @@ def test_unknown_redis_command_is_reported_at_the_redis_field() -> None:
               redis: LPUHS queue hi
         """
     assert problems(text) == [
-        "lessons/x.yaml:14:14: step_through.steps[2].redis (step 3): unknown Redis command 'LPUHS'"
+        "lessons/x.yaml:14:7: step_through.steps[2].redis (step 3): unknown Redis command 'LPUHS'"
     ]
 
 
@@ -197,11 +197,11 @@ def test_forbidden_command_and_bad_quoting_are_loader_problems() -> None:
             - {actor: a, action: clock, redis: [XADD, s, "*", f, v]}
         """
     assert problems(text) == [
-        "lessons/x.yaml:5:39: step_through.steps[0].redis (step 1): 'FLUSHALL' is not available in "
+        "lessons/x.yaml:5:32: step_through.steps[0].redis (step 1): 'FLUSHALL' is not available in "
         "lessons: it reaches beyond the lesson's own keys or the server",
-        "lessons/x.yaml:6:40: step_through.steps[1].redis (step 2): unbalanced quotes in the command; "
+        "lessons/x.yaml:6:33: step_through.steps[1].redis (step 2): unbalanced quotes in the command; "
         "close every \" or ' you open",
-        "lessons/x.yaml:7:40: step_through.steps[2].redis (step 3): XADD with '*' makes an ID from the "
+        "lessons/x.yaml:7:33: step_through.steps[2].redis (step 3): XADD with '*' makes an ID from the "
         "wall clock, so the trace would differ between runs; give an explicit ID such as 1-0",
     ]
 
@@ -238,9 +238,9 @@ def test_several_problems_in_one_file_are_all_reported_in_file_order() -> None:
               action: z
         """
     assert problems(text) == [
-        "lessons/x.yaml:6:14: step_through.steps[0].actor (step 1): unknown actor 'b' (declared actors: a)",
-        "lessons/x.yaml:8:14: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'",
-        "lessons/x.yaml:12:15: step_through.steps[1].assign (step 2): unknown variable 'w' (declared variables: v)",
+        "lessons/x.yaml:6:7: step_through.steps[0].actor (step 1): unknown actor 'b' (declared actors: a)",
+        "lessons/x.yaml:8:7: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'",
+        "lessons/x.yaml:12:7: step_through.steps[1].assign (step 2): unknown variable 'w' (declared variables: v)",
         "lessons/x.yaml:13:7: step_through.steps[2] (step 3): a step needs redis:, python: or note:",
     ]
 
@@ -263,10 +263,9 @@ def test_stage_and_line_out_of_range() -> None:
               line: 5
         """
     assert problems(text) == [
-        "lessons/x.yaml:13:14: step_through.steps[0].stage (step 1): stage 3 does not exist "
+        "lessons/x.yaml:13:7: step_through.steps[0].stage (step 1): stage 3 does not exist "
         "(concept_flow has stages 1 to 2)",
-        "lessons/x.yaml:14:13: step_through.steps[0].line (step 1): line 5 does not exist "
-        "(the sample has lines 1 to 2)",
+        "lessons/x.yaml:14:7: step_through.steps[0].line (step 1): line 5 does not exist (the sample has lines 1 to 2)",
     ]
 
 
@@ -289,7 +288,7 @@ def test_step_numbers_in_key_moments_and_quiz_must_exist() -> None:
     loaded = load_text(textwrap.dedent(KEY_MOMENT_AND_QUIZ_STEPS), "lessons/x.yaml", "x")
     assert [(p.line, p.col, p.message) for p in loaded.problems] == [
         (7, 40, "step 2 does not exist (the steps are numbered 1 to 1)"),
-        (10, 18, "step 9 does not exist (the steps are numbered 1 to 1)"),
+        (10, 7, "step 9 does not exist (the steps are numbered 1 to 1)"),
     ]
     assert loaded.problems[1].path == "step_through.quiz[0].hint_step"
 
@@ -357,15 +356,15 @@ EXECUTION = """\
 def test_check_reports_every_execution_problem_with_its_position(tmp_path: Path, backend: Backend) -> None:
     file = write(tmp_path, "exec.yaml", EXECUTION)
     assert [str(p) for p in check_paths([file], backend)] == [
-        f"{file}:9:15: step_through.steps[0].expect (step 1): expected 2, but Redis replied 1",
-        f"{file}:15:14: step_through.steps[2].redis (step 3): Redis rejected the command: WRONGTYPE "
+        f"{file}:9:7: step_through.steps[0].expect (step 1): expected 2, but Redis replied 1",
+        f"{file}:15:7: step_through.steps[2].redis (step 3): Redis rejected the command: WRONGTYPE "
         "Operation against a key holding the wrong kind of value",
-        f"{file}:19:15: step_through.steps[3].expect (step 4): expected ['q2', 'x'], but the command "
+        f"{file}:19:7: step_through.steps[3].expect (step 4): expected ['q2', 'x'], but the command "
         "blocked (the keys it waits on are empty)",
-        f"{file}:23:15: step_through.steps[4].expect (step 5): expected the command to block, but it returned 'x'",
+        f"{file}:23:7: step_through.steps[4].expect (step 5): expected the command to block, but it returned 'x'",
         f"{file}:28:11: step_through.quiz[0].choices[1]: the choice marked correct is [], but the "
         "execution gives ['hello'] (state of 'q' after step 1)",
-        f"{file}:32:9: step_through.quiz[1].choices: the execution gives 'x' (state of 'q' after step 2), "
+        f"{file}:31:7: step_through.quiz[1].choices: the execution gives 'x' (state of 'q' after step 2), "
         "and no choice says so",
     ]
 
@@ -384,7 +383,7 @@ def test_failed_expectation_names_both_values(tmp_path: Path, backend: Backend) 
         """,
     )
     [problem] = check_paths([file], backend)
-    assert (problem.line, problem.col, problem.path) == (6, 54, "step_through.steps[1].expect (step 2)")
+    assert (problem.line, problem.col, problem.path) == (6, 46, "step_through.steps[1].expect (step 2)")
     assert problem.message == "expected 'c', but Redis replied 'a'"
 
 
@@ -422,7 +421,7 @@ def test_an_unexpected_python_exception_is_reported_at_the_python_field(tmp_path
         """,
     )
     assert [str(p) for p in check_paths([file], backend)] == [
-        f"{file}:8:15: step_through.steps[0].python (step 1): Python raised IndexError: pop from empty "
+        f"{file}:8:7: step_through.steps[0].python (step 1): Python raised IndexError: pop from empty "
         'list; add expect: "IndexError: pop from empty list" if this is what the step teaches'
     ]
 
@@ -488,10 +487,10 @@ def test_all_problems_in_all_files_are_reported_and_a_broken_file_does_not_stop_
         """,
     )
     assert [str(p) for p in check_paths([tmp_path], backend)] == [
-        f"{broken}:5:15: step_through.steps[0].actor (step 1): unknown actor 'q' (declared actors: p)",
-        f"{broken}:5:39: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'",
+        f"{broken}:5:8: step_through.steps[0].actor (step 1): unknown actor 'q' (declared actors: p)",
+        f"{broken}:5:32: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'",
         f"{syntax}:2:1: YAML syntax error: expected ',' or ']', but got '<stream end>'",
-        f"{failing}:5:62: step_through.steps[0].expect (step 1): expected 3, but Redis replied 1",
+        f"{failing}:5:54: step_through.steps[0].expect (step 1): expected 3, but Redis replied 1",
     ]
 
 
@@ -505,7 +504,7 @@ def test_two_files_with_the_same_lesson_id_are_a_problem(tmp_path: Path, backend
     first = write(tmp_path, "one.yaml", "id: same\ntitle: One\n" + body)
     second = write(tmp_path, "two.yaml", "id: same\ntitle: Two\n" + body)
     assert [str(p) for p in check_paths([tmp_path], backend)] == [
-        f"{second}:1:5: id: lesson id 'same' is already used by {first}"
+        f"{second}:1:1: id: lesson id 'same' is already used by {first}"
     ]
 
 
@@ -521,7 +520,7 @@ step_through:
 """
     )
     assert found == [
-        "lessons/x.yaml:5:56: step_through.steps[0].line (step 1): expected a whole number, got the text 'first'",
-        "lessons/x.yaml:6:15: step_through.steps[1].actor (step 2): unknown actor 'b' (declared actors: a)",
-        "lessons/x.yaml:6:38: step_through.steps[1].redis (step 2): unknown Redis command 'LPUHS'",
+        "lessons/x.yaml:5:50: step_through.steps[0].line (step 1): expected a whole number, got the text 'first'",
+        "lessons/x.yaml:6:8: step_through.steps[1].actor (step 2): unknown actor 'b' (declared actors: a)",
+        "lessons/x.yaml:6:31: step_through.steps[1].redis (step 2): unknown Redis command 'LPUHS'",
     ]

@@ -215,7 +215,7 @@ def test_a_broken_lesson_is_listed_with_its_problems_and_the_good_one_still_work
     page = client.get("/").get_data(as_text=True)
     [problem] = Catalog(lessons).state()[1][0].problems
     assert str(problem) == (
-        f"{lessons / 'broken.yaml'}:7:14: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'"
+        f"{lessons / 'broken.yaml'}:7:7: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'"
     )
     assert "Lesson files with problems" in page
     assert str(escape(str(problem))) in page

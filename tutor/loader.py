@@ -61,7 +61,7 @@ class Loaded:
 
     def problem(self, path: Path, message: str) -> None:
         """Record a problem at the position of `path` in this file."""
-        position = self.located.at(path) if self.located else Position(1, 1)
+        position = self.located.key_at(path) if self.located else Position(1, 1)
         self.problems.append(Problem(self.source, position.line, position.col, _label(path), message))
 
 
@@ -108,8 +108,8 @@ def load_text(text: str, source: str, default_id: str) -> Loaded:
     if not isinstance(located.value, dict):
         result.problem((), messages.NOT_A_MAPPING)
         return result
-    for path, message, on_key in schema_problems(located.value):
-        position = located.key_at(path) if on_key else located.at(path)
+    for path, message in schema_problems(located.value):
+        position = located.key_at(path)
         result.problems.append(Problem(source, position.line, position.col, _label(path), message))
     if result.problems:
         _best_effort_checks(located.value, source, default_id, result)

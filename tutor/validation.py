@@ -19,8 +19,8 @@ from tutor.yamlpos import Path
 _VALIDATOR = Draft7Validator(LESSON_SCHEMA)
 
 
-def schema_problems(document: Any) -> list[tuple[Path, str, bool]]:
-    """Every schema problem of a lesson document as (path, message, points-at-key), in path order."""
+def schema_problems(document: Any) -> list[tuple[Path, str]]:
+    """Every schema problem of a lesson document as (path, message), in path order."""
     errors = sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
     return [problem for error in errors for problem in _describe(error)]
 
@@ -59,8 +59,8 @@ def _expected(schema: Any) -> str:
     return " or ".join(_TYPE_NAMES.get(k, k) for k in kinds)
 
 
-def _describe(error: ValidationError) -> list[tuple[Path, str, bool]]:
-    """Turn a JSON Schema error into (path, message, points-at-key) triples an author can act on."""
+def _describe(error: ValidationError) -> list[tuple[Path, str]]:
+    """Turn a JSON Schema error into (path, message) pairs an author can act on."""
     path: Path = tuple(error.absolute_path)
     kind = error.validator
     if kind == "additionalProperties":
@@ -72,26 +72,26 @@ def _describe(error: ValidationError) -> list[tuple[Path, str, bool]]:
             close = difflib.get_close_matches(name, allowed, n=1)
             hint = f"; did you mean '{close[0]}'?" if close else ""
             message = messages.UNKNOWN_FIELD.format(name=name, hint=hint, allowed=", ".join(allowed))
-            out.append(((*path, name), message, True))
+            out.append(((*path, name), message))
         return out
     if kind == "required":
         missing = [name for name in error.validator_value if name not in error.instance]
-        return [(path, messages.MISSING_FIELD.format(name=name), False) for name in missing]
+        return [(path, messages.MISSING_FIELD.format(name=name)) for name in missing]
     if kind == "type":
         expected = _expected(error.schema)
-        return [(path, messages.WRONG_TYPE.format(expected=expected, actual=_type_of(error.instance)), False)]
+        return [(path, messages.WRONG_TYPE.format(expected=expected, actual=_type_of(error.instance)))]
     if kind == "enum":
         choices = ", ".join(map(str, error.validator_value))
-        return [(path, messages.NOT_ONE_OF.format(allowed=choices, actual=error.instance), False)]
+        return [(path, messages.NOT_ONE_OF.format(allowed=choices, actual=error.instance))]
     if kind in ("minItems", "minLength"):
         if kind == "minLength":
-            return [(path, "must not be empty", False)]
-        return [(path, messages.TOO_SHORT.format(minimum=error.validator_value), False)]
+            return [(path, "must not be empty")]
+        return [(path, messages.TOO_SHORT.format(minimum=error.validator_value))]
     if kind == "minimum":
-        return [(path, messages.TOO_SMALL.format(minimum=error.validator_value, actual=error.instance), False)]
+        return [(path, messages.TOO_SMALL.format(minimum=error.validator_value, actual=error.instance))]
     if kind == "pattern":
         what = "the allowed form (letters, digits, '-', '_')"
-        return [(path, messages.BAD_PATTERN.format(actual=error.instance, what=what), False)]
+        return [(path, messages.BAD_PATTERN.format(actual=error.instance, what=what))]
     if kind in ("anyOf", "oneOf"):
         deeper = [sub for sub in error.context or [] if sub.validator != "type" or sub.relative_path]
         if deeper:
@@ -101,5 +101,5 @@ def _describe(error: ValidationError) -> list[tuple[Path, str, bool]]:
             return out
         branches = [_expected(branch) for branch in error.validator_value]
         expected = " or ".join(dict.fromkeys(branches))
-        return [(path, messages.WRONG_TYPE.format(expected=expected, actual=_type_of(error.instance)), False)]
-    return [(path, error.message, False)]
+        return [(path, messages.WRONG_TYPE.format(expected=expected, actual=_type_of(error.instance)))]
+    return [(path, error.message)]
