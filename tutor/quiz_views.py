@@ -21,7 +21,7 @@ from tutor.model import Lesson, Question, StepThrough
 from tutor.progress import Answer
 from tutor.quiz import Hold, QuestionState, Score
 from tutor.render import result_text
-from tutor.web import backend, catalog, fail, is_fragment_request, render
+from tutor.web import backend, catalog, fail, is_fragment_request, render, step_url
 
 bp = Blueprint("quiz", __name__)
 
@@ -108,14 +108,6 @@ def _walk_for(lesson: Lesson, name: str, question: Question) -> StepThrough | No
         return lesson.step_through(name.removeprefix(quiz.STEP_THROUGH))
     wanted = question.answer_from.walkthrough if question.answer_from else None
     return lesson.step_through(wanted)
-
-
-def step_url(lesson: Lesson, walk: StepThrough, step: int | None = None) -> str:
-    """The step-through's address (the first one has the short form), at a step when given."""
-    slug = None if lesson.step_throughs[0].slug == walk.slug else walk.slug
-    if step is None:
-        return url_for("lessons.step_through", lesson_id=lesson.id, slug=slug)
-    return url_for("lessons.step_through", lesson_id=lesson.id, slug=slug, step=step)
 
 
 def _hint_table(lesson: Lesson, walk: StepThrough, step: int) -> dict[str, Any]:

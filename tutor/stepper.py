@@ -10,7 +10,12 @@ from tutor.render import code_lines, lanes, result_text, tracker_rows
 
 
 def stepper_context(
-    lesson: Lesson, walk: StepThrough, trace: dict[str, Any], step: int, url: Callable[[int], str]
+    lesson: Lesson,
+    walk: StepThrough,
+    trace: dict[str, Any],
+    step: int,
+    base_url: str,
+    url: Callable[[int], str],
 ) -> dict[str, Any]:
     """The template context of the step-through page (and of its htmx fragment)."""
     count = len(walk.steps)
@@ -44,7 +49,8 @@ def stepper_context(
             "last": url(count),
         },
         "announcement": _announcement(current, step, count),
-        "try_url": url(0).split("?")[0] + "/try",
+        "base_url": base_url,
+        "try_url": base_url + "/try",
         "tried": None,
     }
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from functools import partial
 
-from flask import Blueprint, request, url_for
+from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
 from tutor import engine, learner, messages, progress, quiz, quiz_views
@@ -12,7 +13,7 @@ from tutor.commands import CommandError, parse_cli, spec_for
 from tutor.model import Lesson, Step, StepThrough
 from tutor.render import changed_lines, code_lines
 from tutor.stepper import stepper_context
-from tutor.web import backend, catalog, fail, render
+from tutor.web import backend, catalog, fail, render, step_url
 
 bp = Blueprint("lessons", __name__)
 
@@ -94,7 +95,7 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     _, prediction = quiz_views.predictions(lesson, walk, who, step)
     trace = engine.run(walk, backend(), lesson.id, upto=step)
     progress.store().record_step(who, lesson.id, walk.slug, step)
-    context = stepper_context(lesson, walk, trace, step, _url_for_step(lesson, walk))
+    context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
     return render("step_through.html", "_stepper.html", **context, **prediction)
 
 
@@ -126,7 +127,7 @@ def try_command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
         fail(400, str(error))
     mine = Step(actor=actor, action="Your command", path=(), argv=argv)
     trace = engine.run(walk, backend(), lesson.id, upto=step, extra=[mine])
-    context = stepper_context(lesson, walk, trace, step, _url_for_step(lesson, walk))
+    context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
     context["tried"] = {"actor": actor, "line": line, "record": trace["extra"][0]}
     return render("step_through.html", "_try_result.html", **context)
 
@@ -144,13 +145,3 @@ def _requested_step(walk: StepThrough, lesson_id: str, who: str) -> int:
     if not _STEP.fullmatch(raw) or int(raw) > count:
         fail(400, messages.LEARNER_BAD_STEP.format(count=count))
     return int(raw)
-
-
-def _url_for_step(lesson: Lesson, walk: StepThrough):  # type: ignore[no-untyped-def]
-    first = lesson.step_throughs[0].slug == walk.slug
-
-    def url(step: int) -> str:
-        slug = None if first else walk.slug
-        return url_for("lessons.step_through", lesson_id=lesson.id, slug=slug, step=step)
-
-    return url

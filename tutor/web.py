@@ -6,12 +6,13 @@ import gzip
 from typing import Any, NoReturn
 
 import redis
-from flask import Flask, Response, abort, current_app, make_response, render_template, request
+from flask import Flask, Response, abort, current_app, make_response, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from tutor import messages
 from tutor.backend import Backend
 from tutor.catalog import Catalog
+from tutor.model import Lesson, StepThrough
 from tutor.render import cell, readable_command
 
 
@@ -38,6 +39,14 @@ def catalog() -> Catalog:
 def backend() -> Backend:
     """The app's Redis backend (embedded fakeredis or REDIS_URL)."""
     return current_app.extensions["tutor.backend"]  # type: ignore[no-any-return]
+
+
+def step_url(lesson: Lesson, walk: StepThrough, step: int | None = None) -> str:
+    """A step-through's address (the first one has the short form), at a step when given."""
+    slug = None if lesson.step_throughs[0].slug == walk.slug else walk.slug
+    if step is None:
+        return url_for("lessons.step_through", lesson_id=lesson.id, slug=slug)
+    return url_for("lessons.step_through", lesson_id=lesson.id, slug=slug, step=step)
 
 
 def is_fragment_request() -> bool:
