@@ -21,7 +21,6 @@ import importlib.util
 import json
 import os
 import queue
-import re
 import socket
 import subprocess
 import sys
@@ -34,6 +33,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from redis_monitor import parse_monitor_line
 
 from tutor.loader import load_file
 from tutor.model import StepThrough
@@ -68,8 +68,6 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT
 
 # --- MONITOR --------------------------------------------------------------------------------------
 
-_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", '"': '"', "\\": "\\"}
-
 
 @dataclass(frozen=True)
 class Command:
@@ -86,40 +84,6 @@ class Command:
     @property
     def key(self) -> str | None:
         return self.argv[1] if len(self.argv) > 1 else None
-
-
-def parse_monitor_line(line: str) -> tuple[str, tuple[str, ...]] | None:
-    """`1700000000.123456 [0 127.0.0.1:5555] "LPUSH" "celery" "..."` -> (client, argv).
-
-    Redis writes each argument quoted, escaping \\\\ \\" \\n \\r \\t \\a \\b and other bytes as \\xHH.
-    """
-    match = re.match(r"^\d+\.\d+ \[\d+ ([^\]]+)\] (.*)$", line)
-    if match is None:
-        return None
-    client, rest = match.groups()
-    args: list[str] = []
-    i, n = 0, len(rest)
-    while i < n:
-        if rest[i] != '"':
-            i += 1
-            continue
-        i += 1
-        out: list[str] = []
-        while i < n and rest[i] != '"':
-            if rest[i] == "\\" and i + 1 < n:
-                nxt = rest[i + 1]
-                if nxt == "x" and i + 3 < n:
-                    out.append(chr(int(rest[i + 2 : i + 4], 16)))
-                    i += 4
-                    continue
-                out.append(_ESCAPES.get(nxt, nxt))
-                i += 2
-                continue
-            out.append(rest[i])
-            i += 1
-        args.append("".join(out))
-        i += 1
-    return client, tuple(args)
 
 
 class Monitor:
@@ -160,7 +124,7 @@ class Monitor:
         with self._lock:
             lines = list(self._lines)
         parsed = [p for p in (parse_monitor_line(line[1:]) for line in lines if line.startswith("+")) if p]
-        return [Command(i, client, argv) for i, (client, argv) in enumerate(parsed)]
+        return [Command(i, client, tuple(argv)) for i, (_, client, argv) in enumerate(parsed)]
 
     def stop(self) -> None:
         self._stop.set()
