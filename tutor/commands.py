@@ -7,11 +7,14 @@ knows where each command's keys sit, so the engine can move them into the run's 
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tutor import messages
+from tutor.redis_names import REDIS_COMMANDS
 
 
 class CommandError(ValueError):
@@ -152,6 +155,28 @@ def _subcommand_key(argv: list[str]) -> list[int]:
     return [2] if len(argv) > 2 else []
 
 
+def _sort_options(argv: Sequence[str]) -> list[tuple[str, int]]:
+    """SORT's options as (option, position), skipping their arguments the way Redis's parser does."""
+    found: list[tuple[str, int]] = []
+    at = 2
+    while at < len(argv):
+        word = argv[at].upper()
+        found.append((word, at))
+        if word == "LIMIT" and at + 2 < len(argv):
+            at += 3
+        elif word in ("BY", "GET", "STORE") and at + 1 < len(argv):
+            at += 2
+        else:
+            at += 1
+    return found
+
+
+def _sort_keys(argv: list[str]) -> list[int]:
+    """SORT key ... STORE destination: both are keys."""
+    stores = [at + 1 for word, at in _sort_options(argv) if word == "STORE" and at + 1 < len(argv)]
+    return ([1] if len(argv) > 1 else []) + stores
+
+
 @dataclass(frozen=True)
 class CommandSpec:
     """What the engine needs to know about one allowed command."""
@@ -196,8 +221,13 @@ COMMANDS: dict[str, CommandSpec] = {
     "EXISTS": _spec(_ALL),
     "TYPE": _spec(_ONE, status=True),
     "EXPIRE": _spec(_ONE),
+    "PEXPIRE": _spec(_ONE),
+    "PSETEX": _spec(_ONE, status=True),
+    "GETEX": _spec(_ONE),
     "PERSIST": _spec(_ONE),
     "RENAME": _spec(_TWO, status=True),
+    "SORT": _spec(_sort_keys),
+    "SORT_RO": _spec(_sort_keys),
     # lists
     "LPUSH": _spec(_ONE),
     "RPUSH": _spec(_ONE),
@@ -234,6 +264,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "HKEYS": _spec(_ONE),
     "HVALS": _spec(_ONE),
     "HINCRBY": _spec(_ONE),
+    "HINCRBYFLOAT": _spec(_ONE),
     # sets
     "SADD": _spec(_ONE),
     "SREM": _spec(_ONE),
@@ -257,6 +288,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "ZINCRBY": _spec(_ONE),
     "ZPOPMIN": _spec(_ONE),
     "ZPOPMAX": _spec(_ONE),
+    "ZREMRANGEBYSCORE": _spec(_ONE),
+    "ZREMRANGEBYRANK": _spec(_ONE),
     "ZMPOP": _spec(_numkeys(1)),
     "BZPOPMIN": _spec(_ALL_BUT_LAST),
     "BZPOPMAX": _spec(_ALL_BUT_LAST),
@@ -273,6 +306,9 @@ COMMANDS: dict[str, CommandSpec] = {
     "XGROUP": _spec(_subcommand_key, status=True),
     "XACK": _spec(_ONE),
     "XPENDING": _spec(_ONE),
+    "XCLAIM": _spec(_ONE),
+    "XAUTOCLAIM": _spec(_ONE),
+    "XINFO": _spec(_subcommand_key),
     # pub/sub (publishing only: a subscribed connection cannot run the next step)
     "PUBLISH": CommandSpec(keys=_NONE, channels=_ONE),
     # transactions
@@ -287,20 +323,30 @@ COMMANDS: dict[str, CommandSpec] = {
 }
 
 # Commands Redis has that lessons may not use, with the reason a learner or author is told.
+# Any other name Redis knows (tutor/redis_names.py) is refused as not in the lessons' list yet.
 FORBIDDEN: dict[str, str] = {
     name: messages.FORBIDDEN_GLOBAL
     for name in (
-        "KEYS SCAN RANDOMKEY FLUSHALL FLUSHDB SELECT SWAPDB MOVE COPY MIGRATE DUMP RESTORE "
-        "CONFIG DEBUG SHUTDOWN SAVE BGSAVE BGREWRITEAOF REPLICAOF SLAVEOF CLIENT CLUSTER ACL "
-        "MODULE SCRIPT FUNCTION EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL INFO MONITOR DBSIZE "
-        "LASTSAVE SYNC PSYNC WAIT OBJECT MEMORY LATENCY SLOWLOG COMMAND HELLO AUTH QUIT RESET"
+        "KEYS SCAN RANDOMKEY FLUSHALL FLUSHDB SWAPDB MOVE COPY MIGRATE DUMP RESTORE RESTORE-ASKING "
+        "CONFIG DEBUG SHUTDOWN SAVE BGSAVE BGREWRITEAOF REPLICAOF SLAVEOF REPLCONF ROLE FAILOVER CLIENT CLUSTER ACL "
+        "MODULE SCRIPT FUNCTION EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL FCALL_RO INFO MONITOR DBSIZE "
+        "LASTSAVE SYNC PSYNC WAIT OBJECT MEMORY LATENCY SLOWLOG COMMAND PUBSUB PFDEBUG PFSELFTEST LOLWUT"
     ).split()
 }
 FORBIDDEN.update(
-    {name: messages.FORBIDDEN_SUBSCRIBE for name in "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE".split()}
+    {name: messages.FORBIDDEN_CONNECTION for name in "HELLO AUTH QUIT RESET SELECT READONLY READWRITE ASKING".split()}
 )
-_CLOCK = "TIME TTL PTTL EXPIRETIME PEXPIRETIME SPOP SRANDMEMBER PSETEX PEXPIRE PEXPIREAT EXPIREAT GETEX"
-FORBIDDEN.update({name: messages.FORBIDDEN_CLOCK for name in _CLOCK.split()})
+FORBIDDEN.update(
+    {
+        name: messages.FORBIDDEN_SUBSCRIBE
+        for name in "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE".split()
+    }
+)
+FORBIDDEN.update({name: messages.FORBIDDEN_CLOCK for name in "TIME TTL PTTL EXPIRETIME PEXPIRETIME".split()})
+FORBIDDEN.update({name: messages.FORBIDDEN_TIMESTAMP for name in "EXPIREAT PEXPIREAT".split()})
+FORBIDDEN.update({name: messages.FORBIDDEN_CHANCE for name in "SPOP SRANDMEMBER HRANDFIELD ZRANDMEMBER".split()})
+
+_XINFO_SUBCOMMANDS = ("STREAM", "GROUPS", "CONSUMERS")
 
 
 def spec_for(argv: Sequence[str]) -> CommandSpec:
@@ -313,6 +359,7 @@ def spec_for(argv: Sequence[str]) -> CommandSpec:
             raise CommandError(messages.XADD_STAR)
         if name == "XREADGROUP" and "BLOCK" in (a.upper() for a in argv):
             raise CommandError(messages.XREADGROUP_BLOCK)
+        _check_options(name, list(argv))
         _check_ttl(name, list(argv))
         blocking = blocking_info(argv)
         if blocking is not None and blocking.timeout_seconds is None:
@@ -321,7 +368,57 @@ def spec_for(argv: Sequence[str]) -> CommandSpec:
         return COMMANDS[name]
     if name in FORBIDDEN:
         raise CommandError(FORBIDDEN[name].format(name=name))
-    raise CommandError(messages.UNKNOWN_COMMAND.format(name=argv[0]))
+    if name in REDIS_COMMANDS:
+        raise CommandError(messages.NOT_IN_LESSONS.format(name=name))
+    raise CommandError(messages.UNKNOWN_COMMAND.format(name=argv[0], hint=_did_you_mean(name, COMMANDS)))
+
+
+def _did_you_mean(word: str, choices: Sequence[str] | dict[str, Any]) -> str:
+    """' (did you mean LPUSH?)' for the closest allowed name, or nothing when none is close."""
+    close = difflib.get_close_matches(word.upper(), sorted(choices), n=1)
+    return messages.DID_YOU_MEAN.format(name=close[0]) if close else ""
+
+
+def _check_options(name: str, argv: list[str]) -> None:
+    """Refuse the options of allowed commands that read the wall clock or reach other keys."""
+    upper = [a.upper() for a in argv]
+    if name in ("SET", "GETEX"):
+        for option in ("EXAT", "PXAT"):
+            if option in upper[3 if name == "SET" else 2 :]:
+                raise CommandError(messages.TIMESTAMP_OPTION.format(name=name, option=option))
+    if name == "XCLAIM" and "TIME" in upper[5:]:
+        raise CommandError(messages.TIMESTAMP_OPTION.format(name=name, option="TIME"))
+    if name in ("SORT", "SORT_RO"):
+        for word, _ in _sort_options(argv):
+            if word in ("BY", "GET"):
+                raise CommandError(messages.SORT_PATTERN.format(name=name, option=word))
+    if name == "XINFO":
+        sub = upper[1] if len(upper) > 1 else ""
+        if sub == "HELP":
+            raise CommandError(messages.XINFO_HELP)
+        if sub not in _XINFO_SUBCOMMANDS:
+            hint = _did_you_mean(sub, _XINFO_SUBCOMMANDS) if sub else ""
+            raise CommandError(messages.XINFO_SUBCOMMAND.format(sub=argv[1] if len(argv) > 1 else "", hint=hint))
+        if sub == "STREAM" and "FULL" in upper[3:]:
+            raise CommandError(messages.XINFO_FULL)
+
+
+def reply_options(argv: Sequence[str]) -> dict[str, Any]:
+    """The options redis-py's own method passes to the reply callback for this command line.
+
+    `r.xclaim(..., justid=True)`, `r.xpending_range(...)` and `r.zrange(..., withscores=True)` hand
+    their callbacks an option the bare reply does not carry; without it the value would not be what
+    the learner's redis-py call returns.
+    """
+    name = argv[0].upper()
+    upper = [a.upper() for a in argv]
+    if "WITHSCORES" in upper:
+        return {"withscores": True}
+    if name in ("XCLAIM", "XAUTOCLAIM") and "JUSTID" in upper[5:]:
+        return {"parse_justid": True}
+    if name == "XPENDING" and len(argv) > 3:
+        return {"parse_detail": True}
+    return {}
 
 
 MIN_TTL_SECONDS = 60
@@ -332,11 +429,14 @@ def _check_ttl(name: str, argv: list[str]) -> None:
     seconds: list[str] = []
     if name in ("EXPIRE", "SETEX") and len(argv) > 2:
         seconds.append(argv[2])
-    if name == "SET":
+    if name in ("PEXPIRE", "PSETEX") and len(argv) > 2:
+        seconds.append(str(_number(argv[2]) / 1000))
+    if name in ("SET", "GETEX"):
         upper = [a.upper() for a in argv]
+        first = 3 if name == "SET" else 2
         for option, scale in (("EX", 1), ("PX", 1000)):
-            if option in upper[3:]:
-                at = upper.index(option, 3) + 1
+            if option in upper[first:]:
+                at = upper.index(option, first) + 1
                 if at < len(argv):
                     seconds.append(str(_number(argv[at]) / scale))
     for text in seconds:
