@@ -289,6 +289,12 @@ def test_an_unknown_xinfo_subcommand_suggests_the_closest() -> None:
     assert str(error.value) == messages.XINFO_SUBCOMMAND.format(sub="CONSUMER", hint=" (did you mean CONSUMERS?)")
 
 
+def test_xinfo_without_a_subcommand_says_which_there_are() -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(["XINFO"])
+    assert str(error.value) == messages.XINFO_MISSING
+
+
 def test_xinfo_stream_full_is_refused_for_its_wall_clock_times() -> None:
     with pytest.raises(CommandError) as error:
         spec_for(["XINFO", "STREAM", "s", "FULL"])

@@ -394,11 +394,13 @@ def _check_options(name: str, argv: list[str]) -> None:
                 raise CommandError(messages.SORT_PATTERN.format(name=name, option=word))
     if name == "XINFO":
         sub = upper[1] if len(upper) > 1 else ""
+        if not sub:
+            raise CommandError(messages.XINFO_MISSING)
         if sub == "HELP":
             raise CommandError(messages.XINFO_HELP)
         if sub not in _XINFO_SUBCOMMANDS:
-            hint = _did_you_mean(sub, _XINFO_SUBCOMMANDS) if sub else ""
-            raise CommandError(messages.XINFO_SUBCOMMAND.format(sub=argv[1] if len(argv) > 1 else "", hint=hint))
+            hint = _did_you_mean(sub, _XINFO_SUBCOMMANDS)
+            raise CommandError(messages.XINFO_SUBCOMMAND.format(sub=argv[1], hint=hint))
         if sub == "STREAM" and "FULL" in upper[3:]:
             raise CommandError(messages.XINFO_FULL)
 

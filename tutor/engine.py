@@ -13,6 +13,7 @@ see each other's keys; the trace shows the names the author wrote.
 
 from __future__ import annotations
 
+import copy
 import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -284,8 +285,8 @@ def _parse(client: redis.Redis, sent: Sequence[str], raw: Any) -> Any:
     callback = callback or client.response_callbacks.get(name)
     if callback is None or isinstance(raw, ResponseError):
         return raw
-    try:
-        return callback(raw, **reply_options(sent))
+    try:  # on a copy: some callbacks (XAUTOCLAIM's) rewrite the reply in place, and raw is shown too
+        return callback(copy.deepcopy(raw), **reply_options(sent))
     except Exception:  # a callback that needs options we cannot know: show the reply as sent
         return raw
 

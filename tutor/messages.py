@@ -48,6 +48,7 @@ XINFO_SUBCOMMAND = (
     "unknown XINFO subcommand '{sub}'{hint}: lessons can use XINFO STREAM key, XINFO GROUPS key "
     "and XINFO CONSUMERS key group"
 )
+XINFO_MISSING = "XINFO needs a subcommand: XINFO STREAM key, XINFO GROUPS key or XINFO CONSUMERS key group"
 XINFO_HELP = (
     "XINFO HELP is not available in lessons: the embedded server does not have it; lessons can use "
     "XINFO STREAM key, XINFO GROUPS key and XINFO CONSUMERS key group"
