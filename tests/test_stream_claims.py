@@ -113,6 +113,8 @@ step_through:
     - {actor: app, action: queued, redis: XCLAIM s g dave 0 1-0 JUSTID}
     - {actor: app, action: queued, redis: XPENDING s g - + 10}
     - {actor: app, action: run, wait: 2, redis: EXEC}
+    - {actor: app, action: rename, redis: RENAME s s2}
+    - {actor: app, action: after rename, wait: 1, redis: XPENDING s2 g - + 10}
 """
 
 
@@ -138,6 +140,8 @@ def test_claims_idle_filters_and_history_reads_agree_on_both_backends(real_backe
     assert list(value[11])[:3] == ["length", "radix-tree-keys", "radix-tree-nodes"]
     assert value[12] == ["0-0", [], []]
     assert value[13][0]["consumers"] == 2  # a claim that claims nothing makes no consumer in Redis 7.0
+    # the renamed stream keeps its entries' times: 1 s and 14 s after their deliveries
+    assert [p["time_since_delivered"] for p in value[19]] == [1000, 14000]
     assert value[17] == [
         ["1-0"],
         [

@@ -126,7 +126,17 @@ class StreamClock:
             raw = [self._pending_row(command, row, now) for row in raw]
         elif name == "XINFO" and len(command) > 3 and command[1].upper() == "CONSUMERS" and isinstance(raw, list):
             raw = [self._consumer(command, consumer, now) for consumer in raw]
+        elif name == "RENAME" and len(command) == 3 and command[1] != command[2]:
+            self._rename(command[1], command[2])
         return raw
+
+    def _rename(self, old: str, new: str) -> None:
+        """RENAME moves a stream's groups to the new name, and with them their times."""
+        for record in (self.delivered, self.seen):
+            for key in [k for k in record if k[0] in (old, new)]:
+                value = record.pop(key)
+                if key[0] == old:
+                    record[(new, key[1], key[2])] = value
 
     def _read(self, command: list[str], raw: Any, now: int) -> None:
         """XREADGROUP GROUP g c ... STREAMS k ... id ...: every entry it returned is delivered now."""
