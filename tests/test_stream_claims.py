@@ -115,6 +115,8 @@ step_through:
     - {actor: app, action: run, wait: 2, redis: EXEC}
     - {actor: app, action: rename, redis: RENAME s s2}
     - {actor: app, action: after rename, wait: 1, redis: XPENDING s2 g - + 10}
+    - {actor: app, action: nothing new, redis: XREADGROUP GROUP g zed STREAMS s2 >}
+    - {actor: app, action: no zed, redis: XINFO CONSUMERS s2 g}
 """
 
 
@@ -142,6 +144,10 @@ def test_claims_idle_filters_and_history_reads_agree_on_both_backends(real_backe
     assert value[13][0]["consumers"] == 2  # a claim that claims nothing makes no consumer in Redis 7.0
     # the renamed stream keeps its entries' times: 1 s and 14 s after their deliveries
     assert [p["time_since_delivered"] for p in value[19]] == [1000, 14000]
+    # nothing new: Redis answers nil (fakeredis an empty map), which redis-py's xreadgroup() turns into []
+    assert (value[20], traces[0]["steps"][20]["reply"]["cli"]) == ([], "(nil)")
+    # ... and no consumer 'zed' (Redis 7.0 makes a consumer only when it serves it)
+    assert [(c["name"], c["idle"]) for c in value[21]] == [("alice", 3000), ("bob", 6000), ("dave", 1000)]
     assert value[17] == [
         ["1-0"],
         [

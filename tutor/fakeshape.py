@@ -8,8 +8,9 @@ in its own shape, so a trace would differ between the backends:
 - XINFO CONSUMERS: Redis 7.2's `inactive` field;
 - XPENDING (summary form): each consumer's count as an integer (Redis sends a bulk string), and
   an empty array for no consumers (Redis sends nil);
-- XCLAIM and XAUTOCLAIM that claim nothing still create their consumer (Redis 7.0 creates it only
-  with the first entry it claims).
+- XREADGROUP that finds nothing new answers an empty map (Redis: nil);
+- XREADGROUP that finds nothing new, and XCLAIM and XAUTOCLAIM that claim nothing, still create
+  their consumer (Redis 7.0 creates it only when it serves the consumer an entry, or its history).
 
 Only replies and state that fakeredis gets wrong are touched; a real server's are left alone.
 """
@@ -53,26 +54,51 @@ def as_redis(command: list[str], raw: Any) -> Any:
         return {f: fields[f] for f in _STREAM_FIELDS if f in fields}
     if name == "XINFO" and sub == "CONSUMERS" and isinstance(raw, list):
         return [{k: v for k, v in c.items() if k != "inactive"} if isinstance(c, dict) else c for c in raw]
+    if name == "XREADGROUP" and raw in ({}, []):
+        return None
     if name == "XPENDING" and len(command) == 3 and isinstance(raw, list) and len(raw) == 4:
         consumers = [[consumer, str(count)] for consumer, count in raw[3]] if raw[3] else None
         return [*raw[:3], consumers]
     return raw
 
 
-def consumer_exists(observer: redis.Redis, command: list[str]) -> bool:
-    """Before XCLAIM / XAUTOCLAIM key group consumer ...: does the consumer exist yet?"""
-    if command[0].upper() not in ("XCLAIM", "XAUTOCLAIM") or len(command) < 4:
-        return True
-    try:
-        consumers = observer.xinfo_consumers(command[1], command[2])
-    except ResponseError:
-        return True
-    return any(c.get("name") == command[3] for c in consumers)
+def _group_and_consumer(command: list[str]) -> tuple[list[str], str, str] | None:
+    """The streams, group and consumer of a command that can make a consumer, else None."""
+    name = command[0].upper()
+    if name in ("XCLAIM", "XAUTOCLAIM") and len(command) > 3:
+        return [command[1]], command[2], command[3]
+    upper = [a.upper() for a in command]
+    if name == "XREADGROUP" and len(command) > 3 and upper[1] == "GROUP" and "STREAMS" in upper:
+        start = upper.index("STREAMS") + 1
+        return command[start : start + (len(command) - start) // 2], command[2], command[3]
+    return None
 
 
-def forget_consumer(observer: redis.Redis, command: list[str]) -> None:
-    """Undo the consumer fakeredis made for a claim that claimed nothing (Redis 7.0 makes none)."""
-    try:
-        observer.xgroup_delconsumer(command[1], command[2], command[3])
-    except ResponseError:
+def missing_consumer(observer: redis.Redis, command: list[str]) -> set[str]:
+    """Before a command that can make a consumer: the streams whose group does not have it yet."""
+    found = _group_and_consumer(command)
+    if found is None:
+        return set()
+    keys, group, consumer = found
+    missing: set[str] = set()
+    for key in keys:
+        try:
+            consumers = observer.xinfo_consumers(key, group)
+        except ResponseError:
+            continue  # no such stream or group: the command fails, and makes nothing
+        if not any(c.get("name") == consumer for c in consumers):
+            missing.add(key)
+    return missing
+
+
+def forget_consumer(observer: redis.Redis, command: list[str], keys: set[str]) -> None:
+    """Take away the consumer fakeredis made on these streams where Redis 7.0 makes none."""
+    found = _group_and_consumer(command)
+    if found is None:
         return
+    _, group, consumer = found
+    for key in sorted(keys):
+        try:
+            observer.xgroup_delconsumer(key, group, consumer)
+        except ResponseError:
+            continue

@@ -13,7 +13,8 @@ seen, and:
 - after a reply, records what was delivered or claimed, and writes the lesson idle times into the
   idle fields of XPENDING's and XINFO CONSUMERS' replies.
 
-Which consumer is seen when follows Redis 7.0: XREADGROUP sees its consumer (even when it reads
+Which consumer is seen when follows Redis 7.0: XREADGROUP sees its consumer on each stream it
+serves (new entries, or the consumer's own history even when empty; not a `>` read that finds
 nothing), XCLAIM and XAUTOCLAIM only when they claim at least one entry, XGROUP CREATECONSUMER when
 it creates one. An entry deleted from the stream while pending keeps the server's own idle time
 (claiming it, even to its owner, would drop it from the group).
@@ -61,18 +62,18 @@ class StreamClock:
         runs = [] if queueing else list(queued) if sent[0].upper() == "EXEC" else [sent]
         for command in runs:
             self._sync(observer, command, now)
-        existed = [fake and fakeshape.consumer_exists(observer, command) for command in runs]
+        missing = [fakeshape.missing_consumer(observer, command) if fake else set() for command in runs]
         connection.send_command(*sent)
         raw = connection.read_response()
         if queueing:
             return raw
         if sent[0].upper() != "EXEC":
-            return self._after(observer, sent, raw, now, fake, existed[0])
+            return self._after(observer, sent, raw, now, fake, missing[0])
         if not isinstance(raw, list):
             return raw
         done = [
-            self._after(observer, command, result, now, fake, known)
-            for command, result, known in zip(runs, raw, existed, strict=False)
+            self._after(observer, command, result, now, fake, absent)
+            for command, result, absent in zip(runs, raw, missing, strict=False)
         ]
         return done + raw[len(done) :]
 
@@ -107,19 +108,24 @@ class StreamClock:
         except ResponseError:
             return  # no such key or group, or not a stream: the command itself will say so
 
-    def _after(self, observer: redis.Redis, command: list[str], raw: Any, now: int, fake: bool, existed: bool) -> Any:
-        """Record deliveries and sightings from a reply, and put lesson idle times into it."""
+    def _after(
+        self, observer: redis.Redis, command: list[str], raw: Any, now: int, fake: bool, missing: set[str]
+    ) -> Any:
+        """Record deliveries and sightings from a reply, and put lesson idle times into it.
+
+        `missing`: on fakeredis, the streams whose group had no such consumer before the command;
+        a consumer Redis 7.0 would not have made there is taken away again.
+        """
         if isinstance(raw, ResponseError):
             return raw
         name = command[0].upper()
         if fake:
             raw = fakeshape.as_redis(command, raw)
+        seen: set[str] = set()
         if name == "XREADGROUP":
-            self._read(command, raw, now)
+            seen = self._read(command, raw, now)
         elif name in ("XCLAIM", "XAUTOCLAIM") and len(command) > 3:
-            claimed = self._claimed(command, raw, now)
-            if fake and not claimed and not existed:
-                fakeshape.forget_consumer(observer, command)
+            seen = self._claimed(command, raw, now)
         elif name == "XGROUP" and len(command) > 4 and command[1].upper() == "CREATECONSUMER" and raw == 1:
             self.seen[(command[2], command[3], command[4])] = now
         elif name == "XPENDING" and len(command) > 3 and isinstance(raw, list):
@@ -128,6 +134,8 @@ class StreamClock:
             raw = [self._consumer(command, consumer, now) for consumer in raw]
         elif name == "RENAME" and len(command) == 3 and command[1] != command[2]:
             self._rename(command[1], command[2])
+        if missing - seen:
+            fakeshape.forget_consumer(observer, command, missing - seen)
         return raw
 
     def _rename(self, old: str, new: str) -> None:
@@ -138,24 +146,29 @@ class StreamClock:
                 if key[0] == old:
                     record[(new, key[1], key[2])] = value
 
-    def _read(self, command: list[str], raw: Any, now: int) -> None:
-        """XREADGROUP GROUP g c ... STREAMS k ... id ...: every entry it returned is delivered now."""
-        upper = [a.upper() for a in command]
-        if len(command) < 4 or upper[1] != "GROUP" or "STREAMS" not in upper:
-            return
+    def _read(self, command: list[str], raw: Any, now: int) -> set[str]:
+        """XREADGROUP GROUP g c ...: every entry it returned is delivered now; returns the streams it served.
+
+        Redis 7.0 sees (and makes) the consumer only on the streams it serves: those in the reply
+        (new entries, or the consumer's own history, even when that is empty), not on a `>` read
+        that found nothing.
+        """
+        if len(command) < 4 or command[1].upper() != "GROUP":
+            return set()
         group, consumer = command[2], command[3]
-        start = upper.index("STREAMS") + 1
-        for key in command[start : start + (len(command) - start) // 2]:
-            self.seen[(key, group, consumer)] = now
         streams = raw.items() if isinstance(raw, dict) else raw if isinstance(raw, list) else []
+        served: set[str] = set()
         for item in streams:
             key, entries = item[0], item[1]
+            served.add(key)
+            self.seen[(key, group, consumer)] = now
             for entry in entries or []:
                 if entry and entry[1] is not None:  # a deleted entry in the history keeps its time
                     self.delivered[(key, group, entry[0])] = now
+        return served
 
-    def _claimed(self, command: list[str], raw: Any, now: int) -> bool:
-        """XCLAIM / XAUTOCLAIM: record each claimed entry; True when at least one was claimed."""
+    def _claimed(self, command: list[str], raw: Any, now: int) -> set[str]:
+        """XCLAIM / XAUTOCLAIM: record each claimed entry; the stream, when at least one was claimed."""
         key, group, consumer = command[1], command[2], command[3]
         upper = [a.upper() for a in command]
         entries = raw if upper[0] == "XCLAIM" else raw[1] if isinstance(raw, list) and len(raw) > 1 else []
@@ -168,7 +181,7 @@ class StreamClock:
             self.delivered[(key, group, entry)] = now - idle
         if ids:
             self.seen[(key, group, consumer)] = now
-        return bool(ids)
+        return {key} if ids else set()
 
     def _pending_row(self, command: list[str], row: Any, now: int) -> Any:
         """One XPENDING extended row [id, consumer, idle, deliveries], its idle on lesson time."""
