@@ -7,7 +7,6 @@ import pytest
 from tutor import messages
 from tutor.commands import (
     COMMANDS,
-    FORBIDDEN,
     CommandError,
     blocking_info,
     format_cli,
@@ -16,6 +15,7 @@ from tutor.commands import (
     spec_for,
 )
 from tutor.redis_names import REDIS_COMMANDS
+from tutor.refusals import FORBIDDEN
 
 # --- parse_cli: redis-cli's quoting rules ---------------------------------------------------------
 

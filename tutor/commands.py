@@ -7,14 +7,13 @@ knows where each command's keys sit, so the engine can move them into the run's 
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from tutor import messages
-from tutor.redis_names import REDIS_COMMANDS
+from tutor.refusals import option_problem, refusal, sort_options, ttl_problem
 
 
 class CommandError(ValueError):
@@ -155,25 +154,9 @@ def _subcommand_key(argv: list[str]) -> list[int]:
     return [2] if len(argv) > 2 else []
 
 
-def _sort_options(argv: Sequence[str]) -> list[tuple[str, int]]:
-    """SORT's options as (option, position), skipping their arguments the way Redis's parser does."""
-    found: list[tuple[str, int]] = []
-    at = 2
-    while at < len(argv):
-        word = argv[at].upper()
-        found.append((word, at))
-        if word == "LIMIT" and at + 2 < len(argv):
-            at += 3
-        elif word in ("BY", "GET", "STORE") and at + 1 < len(argv):
-            at += 2
-        else:
-            at += 1
-    return found
-
-
 def _sort_keys(argv: list[str]) -> list[int]:
     """SORT key ... STORE destination: both are keys."""
-    stores = [at + 1 for word, at in _sort_options(argv) if word == "STORE" and at + 1 < len(argv)]
+    stores = [at + 1 for word, at in sort_options(argv) if word == "STORE" and at + 1 < len(argv)]
     return ([1] if len(argv) > 1 else []) + stores
 
 
@@ -322,32 +305,6 @@ COMMANDS: dict[str, CommandSpec] = {
     "ECHO": _spec(_NONE),
 }
 
-# Commands Redis has that lessons may not use, with the reason a learner or author is told.
-# Any other name Redis knows (tutor/redis_names.py) is refused as not in the lessons' list yet.
-FORBIDDEN: dict[str, str] = {
-    name: messages.FORBIDDEN_GLOBAL
-    for name in (
-        "KEYS SCAN RANDOMKEY FLUSHALL FLUSHDB SWAPDB MOVE COPY MIGRATE DUMP RESTORE RESTORE-ASKING "
-        "CONFIG DEBUG SHUTDOWN SAVE BGSAVE BGREWRITEAOF REPLICAOF SLAVEOF REPLCONF ROLE FAILOVER CLIENT CLUSTER ACL "
-        "MODULE SCRIPT FUNCTION EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL FCALL_RO INFO MONITOR DBSIZE "
-        "LASTSAVE SYNC PSYNC WAIT OBJECT MEMORY LATENCY SLOWLOG COMMAND PUBSUB PFDEBUG PFSELFTEST LOLWUT"
-    ).split()
-}
-FORBIDDEN.update(
-    {name: messages.FORBIDDEN_CONNECTION for name in "HELLO AUTH QUIT RESET SELECT READONLY READWRITE ASKING".split()}
-)
-FORBIDDEN.update(
-    {
-        name: messages.FORBIDDEN_SUBSCRIBE
-        for name in "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE".split()
-    }
-)
-FORBIDDEN.update({name: messages.FORBIDDEN_CLOCK for name in "TIME TTL PTTL EXPIRETIME PEXPIRETIME".split()})
-FORBIDDEN.update({name: messages.FORBIDDEN_TIMESTAMP for name in "EXPIREAT PEXPIREAT".split()})
-FORBIDDEN.update({name: messages.FORBIDDEN_CHANCE for name in "SPOP SRANDMEMBER HRANDFIELD ZRANDMEMBER".split()})
-
-_XINFO_SUBCOMMANDS = ("STREAM", "GROUPS", "CONSUMERS")
-
 
 def spec_for(argv: Sequence[str]) -> CommandSpec:
     """The allowed command's spec, or a CommandError saying why it cannot run."""
@@ -359,50 +316,15 @@ def spec_for(argv: Sequence[str]) -> CommandSpec:
             raise CommandError(messages.XADD_STAR)
         if name == "XREADGROUP" and "BLOCK" in (a.upper() for a in argv):
             raise CommandError(messages.XREADGROUP_BLOCK)
-        _check_options(name, list(argv))
-        _check_ttl(name, list(argv))
+        problem = option_problem(name, list(argv)) or ttl_problem(name, list(argv))
+        if problem:
+            raise CommandError(problem)
         blocking = blocking_info(argv)
         if blocking is not None and blocking.timeout_seconds is None:
             # Never send a blocking command whose wait we cannot read: it could really block.
             raise CommandError(messages.BAD_TIMEOUT.format(name=name))
         return COMMANDS[name]
-    if name in FORBIDDEN:
-        raise CommandError(FORBIDDEN[name].format(name=name))
-    if name in REDIS_COMMANDS:
-        raise CommandError(messages.NOT_IN_LESSONS.format(name=name))
-    raise CommandError(messages.UNKNOWN_COMMAND.format(name=argv[0], hint=_did_you_mean(name, COMMANDS)))
-
-
-def _did_you_mean(word: str, choices: Sequence[str] | dict[str, Any]) -> str:
-    """' (did you mean LPUSH?)' for the closest allowed name, or nothing when none is close."""
-    close = difflib.get_close_matches(word.upper(), sorted(choices), n=1)
-    return messages.DID_YOU_MEAN.format(name=close[0]) if close else ""
-
-
-def _check_options(name: str, argv: list[str]) -> None:
-    """Refuse the options of allowed commands that read the wall clock or reach other keys."""
-    upper = [a.upper() for a in argv]
-    if name in ("SET", "GETEX"):
-        for option in ("EXAT", "PXAT"):
-            if option in upper[3 if name == "SET" else 2 :]:
-                raise CommandError(messages.TIMESTAMP_OPTION.format(name=name, option=option))
-    if name == "XCLAIM" and "TIME" in upper[5:]:
-        raise CommandError(messages.TIMESTAMP_OPTION.format(name=name, option="TIME"))
-    if name in ("SORT", "SORT_RO"):
-        for word, _ in _sort_options(argv):
-            if word in ("BY", "GET"):
-                raise CommandError(messages.SORT_PATTERN.format(name=name, option=word))
-    if name == "XINFO":
-        sub = upper[1] if len(upper) > 1 else ""
-        if not sub:
-            raise CommandError(messages.XINFO_MISSING)
-        if sub == "HELP":
-            raise CommandError(messages.XINFO_HELP)
-        if sub not in _XINFO_SUBCOMMANDS:
-            hint = _did_you_mean(sub, _XINFO_SUBCOMMANDS)
-            raise CommandError(messages.XINFO_SUBCOMMAND.format(sub=argv[1], hint=hint))
-        if sub == "STREAM" and "FULL" in upper[3:]:
-            raise CommandError(messages.XINFO_FULL)
+    raise CommandError(refusal(argv[0], COMMANDS))
 
 
 def reply_options(argv: Sequence[str]) -> dict[str, Any]:
@@ -421,36 +343,6 @@ def reply_options(argv: Sequence[str]) -> dict[str, Any]:
     if name == "XPENDING" and len(argv) > 3:
         return {"parse_detail": True}
     return {}
-
-
-MIN_TTL_SECONDS = 60
-
-
-def _check_ttl(name: str, argv: list[str]) -> None:
-    """Expiry runs on the server's clock: refuse TTLs short enough to fire during a run."""
-    seconds: list[str] = []
-    if name in ("EXPIRE", "SETEX") and len(argv) > 2:
-        seconds.append(argv[2])
-    if name in ("PEXPIRE", "PSETEX") and len(argv) > 2:
-        seconds.append(str(_number(argv[2]) / 1000))
-    if name in ("SET", "GETEX"):
-        upper = [a.upper() for a in argv]
-        first = 3 if name == "SET" else 2
-        for option, scale in (("EX", 1), ("PX", 1000)):
-            if option in upper[first:]:
-                at = upper.index(option, first) + 1
-                if at < len(argv):
-                    seconds.append(str(_number(argv[at]) / scale))
-    for text in seconds:
-        if _number(text) < MIN_TTL_SECONDS:
-            raise CommandError(messages.SHORT_TTL.format(minimum=MIN_TTL_SECONDS))
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return float("inf")  # not a number: let Redis say what is wrong with it
 
 
 @dataclass(frozen=True)
