@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -95,10 +97,8 @@ def normalise_url(url: str) -> URL:
         parsed = make_url(url)
     except Exception as error:  # SQLAlchemy raises ArgumentError; say it our way
         raise DatabaseURLError(f"DATABASE_URL is not a database URL: {mask(url)}") from error
-    backend = parsed.get_backend_name()
-    if backend == "postgres":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    elif backend == "postgresql" and parsed.get_driver_name() in ("", "psycopg2"):
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgres", "postgresql") and driver in ("", "psycopg2"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() not in SUPPORTED:
         raise DatabaseURLError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, not {mask(url)}")
@@ -121,9 +121,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     """Set once per pooled connection: WAL is kept in the file, synchronous is per connection."""
     cursor = dbapi_connection.cursor()
     try:
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # Turning a new file to WAL needs it alone for a moment, and SQLite answers "locked" at once
+        # (no busy wait) when a sibling process is doing the same: retry until a deadline.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
     finally:
         cursor.close()
 
