@@ -65,16 +65,17 @@ def _db(action: str, url: str | None) -> int:
     """`tutor db upgrade`: bring the schema to the newest revision; `tutor db current`: say where it is."""
     from tutor import db
     from tutor.results import database_url
+    from tutor.urls import mask
 
     target = database_url(url)
     engine = db.make_engine(target)
     try:
         before = db.current(engine)
         if action == "current":
-            print(f"{db.mask(target)}: revision {before or 'none'} (newest: {db.head()})")
+            print(f"{mask(target)}: revision {before or 'none'} (newest: {db.head()})")
             return 0
         after = db.upgrade(engine)
-        print(f"{db.mask(target)}: revision {before or 'none'} -> {after}")
+        print(f"{mask(target)}: revision {before or 'none'} -> {after}")
         return 0
     finally:
         engine.dispose()

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine, Row, case, delete, insert, select, union
+from sqlalchemy import Connection, Engine, case, delete, insert, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tutor import db
@@ -81,7 +81,12 @@ class SqlStore:
         """Remember the step shown and the furthest reached, in one upsert."""
         with self._tx() as connection:
             statement = self._insert(connection)(db.steps).values(
-                learner=learner, lesson=lesson, walkthrough=walkthrough, current=step, furthest=step, updated=time.time()
+                learner=learner,
+                lesson=lesson,
+                walkthrough=walkthrough,
+                current=step,
+                furthest=step,
+                updated=time.time(),
             )
             new = statement.excluded
             statement = statement.on_conflict_do_update(
@@ -142,7 +147,7 @@ class SqlStore:
         )
         with self._tx() as connection:
             rows = connection.execute(query).all()
-        return [_answer(row) for row in rows]
+        return [_answer(tuple(row)) for row in rows]
 
     def answers(self, learner: str, lesson: str) -> list[Answer]:
         """A learner's answers in one lesson, oldest first."""
@@ -166,13 +171,12 @@ class SqlStore:
         with self._tx() as connection:
             return sorted(row[0] for row in connection.execute(query))
 
-    def execute(self, query: Any) -> Sequence[Row[Any]]:
+    def execute(self, query: Any) -> list[tuple[Any, ...]]:
         """Run a read-only query (the results report's aggregates) in a transaction of its own."""
         with self._tx() as connection:
-            return connection.execute(query).all()
+            return [tuple(row) for row in connection.execute(query)]
 
 
-def _answer(row: Row[Any]) -> Answer:
+def _answer(row: tuple[Any, ...]) -> Answer:
     learner, lesson, quiz, question, choices, correct, hinted, at = row
     return Answer(learner, lesson, quiz, question, tuple(json.loads(choices)), bool(correct), bool(hinted), at)
-

@@ -18,8 +18,8 @@ from flask.typing import ResponseReturnValue
 
 from tutor import engine, learner, messages, progress, quiz
 from tutor.model import Lesson, Question, StepThrough
-from tutor.records import Answer
 from tutor.quiz import Hold, QuestionState, Score
+from tutor.records import Answer
 from tutor.render import result_text
 from tutor.web import backend, catalog, fail, is_fragment_request, render, step_url
 

@@ -100,9 +100,8 @@ def rows(store: SqlStore, lesson: str | None = None) -> list[Row]:
     n = numbered.c
     nkey = (n.learner, n.lesson, n.quiz, n.question)
     # The attempt number of the first right answer, on every row of its question (NULL: never right).
-    ranked = select(
-        numbered, func.min(case((n.correct, n.n))).over(partition_by=nkey).label("first_right")
-    ).subquery("ranked")
+    first_right_at = func.min(case((n.correct, n.n))).over(partition_by=nkey)
+    ranked = select(numbered, first_right_at.label("first_right")).subquery("ranked")
     r = ranked.c
     rkey = (r.learner, r.lesson, r.quiz, r.question)
     query = (
@@ -210,7 +209,7 @@ def learner_scores(
         questions = [(name, q.number) for name, listed in item.quizzes() for q in listed] if item else []
         if not questions:
             continue
-        mine = [by_key[(who, lesson_id, name, number)] for name, number in questions if (who, lesson_id, name, number) in by_key]
+        mine = [by_key[key] for name, number in questions if (key := (who, lesson_id, name, number)) in by_key]
         scores[lesson_id] = quiz.Score(
             points=sum(row.points for row in mine), total=len(questions), done=sum(row.right for row in mine)
         )

@@ -10,11 +10,11 @@ from flask import Flask, Response, abort, current_app, g, make_response, render_
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tutor import messages
-from tutor.urls import mask
 from tutor.backend import Backend
 from tutor.catalog import Catalog
 from tutor.model import Lesson, StepThrough
 from tutor.render import cell, readable_command
+from tutor.urls import mask
 
 
 def init_app(app: Flask) -> None:
@@ -128,7 +128,7 @@ def _redis_down(error: Exception) -> tuple[str, int]:
     return render_template("error.html", code=503, name="Service Unavailable", message=message), 503
 
 
-def _too_large(error: RequestEntityTooLarge) -> Response:
+def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
     """413 with a sentence that says the limit, as every other 4xx does."""
     limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
     error.description = messages.REQUEST_TOO_LARGE.format(limit=f"{limit // 1024} KiB")
