@@ -1,0 +1,389 @@
+"""Redis commands a lesson may run: parsing redis-cli lines and knowing where the keys are.
+
+Every command a lesson or a learner sends goes through this table. It is an allowlist, so a
+lesson can never reach keys outside its own run (no KEYS, SCAN, FLUSHALL, CONFIG ...), and it
+knows where each command's keys sit, so the engine can move them into the run's namespace.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from tutor import messages
+
+
+class CommandError(ValueError):
+    """A command that cannot be sent: bad quoting, unknown or forbidden command."""
+
+
+def parse_cli(line: str) -> list[str]:
+    """Split a redis-cli line into arguments, with redis-cli's quoting rules."""
+    args: list[str] = []
+    i, n = 0, len(line)
+    while True:
+        while i < n and line[i].isspace():
+            i += 1
+        if i >= n:
+            return args
+        current: list[str] = []
+        in_double = in_single = False
+        while True:
+            if i >= n:
+                if in_double or in_single:
+                    raise CommandError(messages.UNBALANCED_QUOTES)
+                break
+            ch = line[i]
+            if in_double:
+                if ch == "\\" and i + 3 < n and line[i + 1] == "x" and _is_hex(line[i + 2 : i + 4]):
+                    current.append(chr(int(line[i + 2 : i + 4], 16)))
+                    i += 3
+                elif ch == "\\" and i + 1 < n:
+                    i += 1
+                    current.append(_ESCAPES.get(line[i], line[i]))
+                elif ch == '"':
+                    if i + 1 < n and not line[i + 1].isspace():
+                        raise CommandError(messages.QUOTE_NOT_FOLLOWED_BY_SPACE)
+                    i += 1
+                    break
+                else:
+                    current.append(ch)
+            elif in_single:
+                if ch == "\\" and i + 1 < n and line[i + 1] == "'":
+                    i += 1
+                    current.append("'")
+                elif ch == "'":
+                    if i + 1 < n and not line[i + 1].isspace():
+                        raise CommandError(messages.QUOTE_NOT_FOLLOWED_BY_SPACE)
+                    i += 1
+                    break
+                else:
+                    current.append(ch)
+            elif ch.isspace():
+                break
+            elif ch == '"' and not current:
+                in_double = True
+            elif ch == "'" and not current:
+                in_single = True
+            else:
+                current.append(ch)
+            i += 1
+        args.append("".join(current))
+
+
+_ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "a": "\a"}
+
+
+def _is_hex(text: str) -> bool:
+    return len(text) == 2 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+_PLAIN = re.compile(r"^[A-Za-z0-9_.:/@$*+\-<>=\[\]{}()|,!?#%&~^]+$")
+
+
+def format_cli(argv: Sequence[str]) -> str:
+    """Write arguments back as a redis-cli line that parse_cli reads to the same list."""
+    return " ".join(_quote(a) for a in argv)
+
+
+def _quote(arg: str) -> str:
+    if _PLAIN.fullmatch(arg):
+        return arg
+    out = []
+    for ch in arg:
+        if ch == '"':
+            out.append('\\"')
+        elif ch == "\\":
+            out.append("\\\\")
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 32 or ord(ch) == 127:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+KeyFinder = Callable[[list[str]], list[int]]
+
+
+def _range(first: int, last: int = 0, step: int = 1) -> KeyFinder:
+    """Key positions as Redis's legacy key spec: first, last (negative from the end), step."""
+
+    def find(argv: list[str]) -> list[int]:
+        stop = len(argv) + last if last <= 0 else last + 1
+        if first == 0:
+            return []
+        return list(range(first, min(stop, len(argv)), step))
+
+    return find
+
+
+def _numkeys(at: int) -> KeyFinder:
+    """Keys follow a numkeys argument at position `at` (LMPOP, BLMPOP, ZMPOP ...)."""
+
+    def find(argv: list[str]) -> list[int]:
+        try:
+            count = int(argv[at])
+        except (IndexError, ValueError):
+            return []
+        return list(range(at + 1, min(at + 1 + max(count, 0), len(argv))))
+
+    return find
+
+
+def _streams(argv: list[str]) -> list[int]:
+    """XREAD / XREADGROUP: after STREAMS come N keys then N ids."""
+    upper = [a.upper() for a in argv]
+    if "STREAMS" not in upper:
+        return []
+    start = upper.index("STREAMS") + 1
+    count = (len(argv) - start) // 2
+    return list(range(start, start + count))
+
+
+def _subcommand_key(argv: list[str]) -> list[int]:
+    """XGROUP CREATE key ..., XINFO STREAM key: the key follows the subcommand."""
+    return [2] if len(argv) > 2 else []
+
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """What the engine needs to know about one allowed command."""
+
+    keys: KeyFinder
+    channels: KeyFinder | None = None
+    status_reply: bool = False
+
+
+_ALL = _range(1, 0)
+_ONE = _range(1, 1)
+_TWO = _range(1, 2)
+_NONE = _range(0)
+_ALL_BUT_LAST = _range(1, -1)
+
+
+def _spec(keys: KeyFinder, status: bool = False) -> CommandSpec:
+    return CommandSpec(keys=keys, status_reply=status)
+
+
+COMMANDS: dict[str, CommandSpec] = {
+    # strings and keys
+    "GET": _spec(_ONE),
+    "SET": _spec(_ONE, status=True),
+    "SETNX": _spec(_ONE),
+    "SETEX": _spec(_ONE, status=True),
+    "GETSET": _spec(_ONE),
+    "GETDEL": _spec(_ONE),
+    "MGET": _spec(_ALL),
+    "MSET": _spec(_range(1, 0, 2), status=True),
+    "INCR": _spec(_ONE),
+    "INCRBY": _spec(_ONE),
+    "DECR": _spec(_ONE),
+    "DECRBY": _spec(_ONE),
+    "INCRBYFLOAT": _spec(_ONE),
+    "APPEND": _spec(_ONE),
+    "STRLEN": _spec(_ONE),
+    "GETRANGE": _spec(_ONE),
+    "SETRANGE": _spec(_ONE),
+    "DEL": _spec(_ALL),
+    "UNLINK": _spec(_ALL),
+    "EXISTS": _spec(_ALL),
+    "TYPE": _spec(_ONE, status=True),
+    "EXPIRE": _spec(_ONE),
+    "PERSIST": _spec(_ONE),
+    "RENAME": _spec(_TWO, status=True),
+    # lists
+    "LPUSH": _spec(_ONE),
+    "RPUSH": _spec(_ONE),
+    "LPUSHX": _spec(_ONE),
+    "RPUSHX": _spec(_ONE),
+    "LPOP": _spec(_ONE),
+    "RPOP": _spec(_ONE),
+    "LLEN": _spec(_ONE),
+    "LRANGE": _spec(_ONE),
+    "LINDEX": _spec(_ONE),
+    "LSET": _spec(_ONE, status=True),
+    "LREM": _spec(_ONE),
+    "LTRIM": _spec(_ONE, status=True),
+    "LINSERT": _spec(_ONE),
+    "LPOS": _spec(_ONE),
+    "RPOPLPUSH": _spec(_TWO),
+    "LMOVE": _spec(_TWO),
+    "LMPOP": _spec(_numkeys(1)),
+    "BLPOP": _spec(_ALL_BUT_LAST),
+    "BRPOP": _spec(_ALL_BUT_LAST),
+    "BRPOPLPUSH": _spec(_TWO),
+    "BLMOVE": _spec(_TWO),
+    "BLMPOP": _spec(_numkeys(2)),
+    # hashes
+    "HSET": _spec(_ONE),
+    "HSETNX": _spec(_ONE),
+    "HMSET": _spec(_ONE, status=True),
+    "HGET": _spec(_ONE),
+    "HMGET": _spec(_ONE),
+    "HGETALL": _spec(_ONE),
+    "HDEL": _spec(_ONE),
+    "HEXISTS": _spec(_ONE),
+    "HLEN": _spec(_ONE),
+    "HKEYS": _spec(_ONE),
+    "HVALS": _spec(_ONE),
+    "HINCRBY": _spec(_ONE),
+    # sets
+    "SADD": _spec(_ONE),
+    "SREM": _spec(_ONE),
+    "SMEMBERS": _spec(_ONE),
+    "SISMEMBER": _spec(_ONE),
+    "SCARD": _spec(_ONE),
+    "SUNION": _spec(_ALL),
+    "SINTER": _spec(_ALL),
+    "SDIFF": _spec(_ALL),
+    "SMOVE": _spec(_TWO),
+    # sorted sets
+    "ZADD": _spec(_ONE),
+    "ZREM": _spec(_ONE),
+    "ZRANGE": _spec(_ONE),
+    "ZREVRANGE": _spec(_ONE),
+    "ZRANGEBYSCORE": _spec(_ONE),
+    "ZSCORE": _spec(_ONE),
+    "ZCARD": _spec(_ONE),
+    "ZCOUNT": _spec(_ONE),
+    "ZRANK": _spec(_ONE),
+    "ZINCRBY": _spec(_ONE),
+    "ZPOPMIN": _spec(_ONE),
+    "ZPOPMAX": _spec(_ONE),
+    "ZMPOP": _spec(_numkeys(1)),
+    "BZPOPMIN": _spec(_ALL_BUT_LAST),
+    "BZPOPMAX": _spec(_ALL_BUT_LAST),
+    "BZMPOP": _spec(_numkeys(2)),
+    # streams
+    "XADD": _spec(_ONE),
+    "XLEN": _spec(_ONE),
+    "XRANGE": _spec(_ONE),
+    "XREVRANGE": _spec(_ONE),
+    "XDEL": _spec(_ONE),
+    "XTRIM": _spec(_ONE),
+    "XREAD": _spec(_streams),
+    "XREADGROUP": _spec(_streams),
+    "XGROUP": _spec(_subcommand_key, status=True),
+    "XACK": _spec(_ONE),
+    "XPENDING": _spec(_ONE),
+    # pub/sub (publishing only: a subscribed connection cannot run the next step)
+    "PUBLISH": CommandSpec(keys=_NONE, channels=_ONE),
+    # transactions
+    "MULTI": _spec(_NONE, status=True),
+    "EXEC": _spec(_NONE),
+    "DISCARD": _spec(_NONE, status=True),
+    "WATCH": _spec(_ALL, status=True),
+    "UNWATCH": _spec(_NONE, status=True),
+    # connection
+    "PING": _spec(_NONE, status=True),
+    "ECHO": _spec(_NONE),
+}
+
+# Commands Redis has that lessons may not use, with the reason a learner or author is told.
+FORBIDDEN: dict[str, str] = {
+    name: messages.FORBIDDEN_GLOBAL
+    for name in (
+        "KEYS SCAN RANDOMKEY FLUSHALL FLUSHDB SELECT SWAPDB MOVE COPY MIGRATE DUMP RESTORE "
+        "CONFIG DEBUG SHUTDOWN SAVE BGSAVE BGREWRITEAOF REPLICAOF SLAVEOF CLIENT CLUSTER ACL "
+        "MODULE SCRIPT FUNCTION EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL INFO MONITOR DBSIZE "
+        "LASTSAVE SYNC PSYNC WAIT OBJECT MEMORY LATENCY SLOWLOG COMMAND HELLO AUTH QUIT RESET"
+    ).split()
+}
+FORBIDDEN.update(
+    {name: messages.FORBIDDEN_SUBSCRIBE for name in "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE".split()}
+)
+_CLOCK = "TIME TTL PTTL EXPIRETIME PEXPIRETIME SPOP SRANDMEMBER PSETEX PEXPIRE PEXPIREAT EXPIREAT GETEX"
+FORBIDDEN.update({name: messages.FORBIDDEN_CLOCK for name in _CLOCK.split()})
+
+
+def spec_for(argv: Sequence[str]) -> CommandSpec:
+    """The allowed command's spec, or a CommandError saying why it cannot run."""
+    if not argv:
+        raise CommandError(messages.EMPTY_COMMAND)
+    name = argv[0].upper()
+    if name in COMMANDS:
+        if name == "XADD" and "*" in argv[2:]:
+            raise CommandError(messages.XADD_STAR)
+        if name == "XREADGROUP" and "BLOCK" in (a.upper() for a in argv):
+            raise CommandError(messages.XREADGROUP_BLOCK)
+        _check_ttl(name, list(argv))
+        blocking = blocking_info(argv)
+        if blocking is not None and blocking.timeout_seconds is None:
+            # Never send a blocking command whose wait we cannot read: it could really block.
+            raise CommandError(messages.BAD_TIMEOUT.format(name=name))
+        return COMMANDS[name]
+    if name in FORBIDDEN:
+        raise CommandError(FORBIDDEN[name].format(name=name))
+    raise CommandError(messages.UNKNOWN_COMMAND.format(name=argv[0]))
+
+
+MIN_TTL_SECONDS = 60
+
+
+def _check_ttl(name: str, argv: list[str]) -> None:
+    """Expiry runs on the server's clock: refuse TTLs short enough to fire during a run."""
+    seconds: list[str] = []
+    if name in ("EXPIRE", "SETEX") and len(argv) > 2:
+        seconds.append(argv[2])
+    if name == "SET":
+        upper = [a.upper() for a in argv]
+        for option, scale in (("EX", 1), ("PX", 1000)):
+            if option in upper[3:]:
+                at = upper.index(option, 3) + 1
+                if at < len(argv):
+                    seconds.append(str(_number(argv[at]) / scale))
+    for text in seconds:
+        if _number(text) < MIN_TTL_SECONDS:
+            raise CommandError(messages.SHORT_TTL.format(minimum=MIN_TTL_SECONDS))
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        return float("inf")  # not a number: let Redis say what is wrong with it
+
+
+@dataclass(frozen=True)
+class Blocking:
+    """How a blocking command waits: which keys it watches, its timeout, how to probe for data."""
+
+    keys: list[int]
+    timeout_seconds: float | None  # None: the timeout is not a number; Redis will say so
+    probe: str  # LLEN, ZCARD or XREAD
+
+
+def blocking_info(argv: Sequence[str]) -> Blocking | None:
+    """Describe a blocking command, or None when the command never blocks."""
+    name = argv[0].upper()
+    args = list(argv)
+    if name in ("BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX"):
+        probe = "LLEN" if name[1] == "L" or name == "BRPOP" else "ZCARD"
+        return Blocking(_ALL_BUT_LAST(args), _seconds(args[-1]), probe)
+    if name in ("BRPOPLPUSH", "BLMOVE"):
+        return Blocking([1] if len(args) > 2 else [], _seconds(args[-1]), "LLEN")
+    if name in ("BLMPOP", "BZMPOP"):
+        probe = "LLEN" if name == "BLMPOP" else "ZCARD"
+        return Blocking(_numkeys(2)(args), _seconds(args[1]) if len(args) > 1 else None, probe)
+    if name == "XREAD":
+        upper = [a.upper() for a in args]
+        if "BLOCK" in upper:
+            at = upper.index("BLOCK") + 1
+            millis = _seconds(args[at]) if at < len(args) else None
+            return Blocking(_streams(args), None if millis is None else millis / 1000, "XREAD")
+    return None
+
+
+_DECIMAL = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,6})?$")
+
+
+def _seconds(text: str) -> float | None:
+    """A timeout written as a plain decimal number, or None for anything else."""
+    return float(text) if _DECIMAL.fullmatch(text) else None

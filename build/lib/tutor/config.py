@@ -1,0 +1,58 @@
+"""Configuration, read once: create_app()'s mapping first, then the environment, then defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from tutor.db import sqlite_url
+from tutor.paths import data_dir
+
+MAX_BODY_BYTES = 64 * 1024  # the largest form a page sends is a few hundred bytes
+
+
+def load_config(instance_path: str, overrides: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The settings the app runs with."""
+    given = dict(overrides or {})
+    instance = Path(instance_path)
+    config: dict[str, Any] = {
+        "REDIS_URL": os.environ.get("REDIS_URL") or None,
+        "TUTOR_LESSONS": os.environ.get("TUTOR_LESSONS") or str(data_dir("lessons")),
+        "TUTOR_DATABASE": os.environ.get("TUTOR_DATABASE", str(instance / "tutor.sqlite3")),
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 365,
+        "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
+        "MAX_FORM_MEMORY_SIZE": MAX_BODY_BYTES,
+    }
+    config.update(given)
+    if "DATABASE_URL" not in given:
+        # An explicit TUTOR_DATABASE in the mapping names a SQLite file and wins over the environment.
+        from_env = os.environ.get("DATABASE_URL")
+        config["DATABASE_URL"] = (
+            from_env if from_env and "TUTOR_DATABASE" not in given else sqlite_url(config["TUTOR_DATABASE"])
+        )
+    if "SECRET_KEY" not in config:
+        config["SECRET_KEY"] = os.environ.get("TUTOR_SECRET_KEY") or _instance_secret(instance)
+    return config
+
+
+def _instance_secret(instance: Path) -> str:
+    """A secret kept in the instance folder (owner-only), so restarts and sibling processes share it."""
+    path = instance / "secret_key"
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        instance.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        try:
+            # O_EXCL: two processes starting at once agree on the first one's key; 0600 from birth.
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text().strip()
+        with os.fdopen(fd, "w") as file:
+            file.write(key)
+        return key

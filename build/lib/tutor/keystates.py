@@ -1,0 +1,69 @@
+"""Reading a run's watched keys, and taking the run's namespace back out of what Redis says.
+
+Every key of a run lives under `tutor:run:<random>:`; learners and authors must only ever see the
+names the author wrote, in replies and in key states alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from redis.exceptions import ResponseError
+
+from tutor.limits import LIMITS
+from tutor.replies import MISSING, py_repr, shorten, to_json
+
+
+def strip_namespace(prefix: str, value: Any) -> Any:
+    """The value with the namespace removed from every string in it (lists, maps, sets, errors)."""
+    if isinstance(value, str):
+        return value.replace(prefix, "")
+    if isinstance(value, list):
+        return [strip_namespace(prefix, v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(strip_namespace(prefix, v) for v in value)
+    if isinstance(value, dict):
+        return {strip_namespace(prefix, k): strip_namespace(prefix, v) for k, v in value.items()}
+    if isinstance(value, set | frozenset):
+        return {strip_namespace(prefix, v) for v in value}
+    if isinstance(value, ResponseError):
+        return ResponseError(str(value).replace(prefix, ""))
+    return value
+
+
+_READERS = {
+    "string": lambda pipe, key: pipe.get(key),
+    "list": lambda pipe, key: pipe.lrange(key, 0, -1),
+    "hash": lambda pipe, key: pipe.hgetall(key),
+    "set": lambda pipe, key: pipe.smembers(key),
+    "zset": lambda pipe, key: pipe.zrange(key, 0, -1, withscores=True),
+    "stream": lambda pipe, key: pipe.xrange(key),
+}
+
+
+def read_key_states(observer: redis.Redis, prefix: str, watch: Sequence[str]) -> dict[str, Any]:
+    """Each watched key's type and value, read in two round trips (types, then values)."""
+    pipe = observer.pipeline(transaction=False)
+    for key in watch:
+        pipe.type(prefix + key)
+    types = pipe.execute()
+    pipe = observer.pipeline(transaction=False)
+    readable = [(key, kind) for key, kind in zip(watch, types, strict=True) if kind in _READERS]
+    for key, kind in readable:
+        _READERS[kind](pipe, prefix + key)
+    values = dict(zip([key for key, _ in readable], pipe.execute(), strict=True))
+    out: dict[str, Any] = {}
+    for key, kind in zip(watch, types, strict=True):
+        if key in values:
+            value = strip_namespace(prefix, values[key])
+            out[key] = {"type": kind, "value": to_json(value), "py": py_repr(value)}
+            if len(out[key]["py"]) > LIMITS.reply_chars:
+                # A state too large to keep whole: its repr is cut, and the value left out.
+                out[key] = {"type": kind, "value": None, "py": shorten(out[key]["py"], LIMITS.reply_chars)}
+        elif kind == "none":
+            out[key] = dict(MISSING)
+        else:
+            out[key] = {"type": kind, "value": None, "py": f"({kind})"}
+    return out

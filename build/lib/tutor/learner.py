@@ -1,0 +1,50 @@
+"""Who the learner is: a long random id in Flask's signed session cookie, and CSRF tokens for forms.
+
+The id is the only thing the cookie carries; everything about the learner lives in the progress
+store, so any app process can serve them. The CSRF token is derived from the id and the secret
+key, so every process computes the same one without storing it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+
+from flask import Flask, current_app, session
+
+_ID = re.compile(r"^[A-Za-z0-9_\-]{32,64}$")
+
+
+def init_app(app: Flask) -> None:
+    """Make csrf_token() available to templates."""
+    app.jinja_env.globals["csrf_token"] = csrf_token
+
+
+def current(create: bool = True) -> str | None:
+    """The learner's id; a new one is made (and the cookie set) on first need."""
+    learner = session.get("learner")
+    if isinstance(learner, str) and _ID.match(learner):
+        return learner
+    if not create:
+        return None
+    learner = secrets.token_urlsafe(32)
+    session["learner"] = learner
+    session.permanent = True
+    return learner
+
+
+def csrf_token() -> str:
+    """The token a form of this learner must send back."""
+    learner = current() or ""
+    key = str(current_app.config["SECRET_KEY"]).encode()
+    return hmac.new(key, b"csrf:" + learner.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_ok(token: str | None) -> bool:
+    """True when a submitted token belongs to this learner and this site."""
+    if not token or current(create=False) is None:
+        return False
+    # compare_digest refuses non-ASCII str (TypeError): compare bytes, so a forged token is a 400, not a 500.
+    return hmac.compare_digest(token.encode("utf-8", "surrogateescape"), csrf_token().encode())

@@ -1,0 +1,437 @@
+"""The quiz pages and forms: answer, hint, prediction, reset and download. Thin: rules live in tutor.quiz.
+
+Every form is a plain POST that works without JavaScript (answer, then a 303 back to the page);
+with htmx the same POST returns just the question's fragment (plus the scores, out of band).
+A forged or malformed form gets a 400 from `_form` before anything is read from or written to the
+learner's progress.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+from flask import Blueprint, Flask, Response, make_response, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
+
+from tutor import engine, learner, messages, progress, quiz
+from tutor.model import Lesson, Question, StepThrough
+from tutor.quiz import Hold, QuestionState, Score
+from tutor.records import Answer
+from tutor.render import result_text
+from tutor.web import backend, catalog, fail, is_fragment_request, render, step_url
+
+bp = Blueprint("quiz", __name__)
+
+PLACES = ("quiz", "mode")
+JUST_PREDICTED = "just_predicted"
+
+
+def init_app(app: Flask) -> None:
+    """Register the blueprint and the quiz texts templates show (constants: templates never query the store)."""
+    app.register_blueprint(bp)
+    app.jinja_env.globals.update(
+        quiz_rule=messages.QUIZ_SCORING_RULE,
+        skipped_text=messages.QUIZ_SKIPPED,
+    )
+    app.jinja_env.filters["quiz_points"] = quiz.format_points
+
+
+# --- what templates get ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """One question as this learner sees it: shuffled order, last answer, hint, points."""
+
+    lesson_id: str
+    quiz: str
+    question: Question
+    state: QuestionState
+    order: list[int]
+    dom_id: str
+    section_id: str
+    place: str
+    hint_url: str | None = None
+    hint_table: dict[str, Any] | None = None
+    notice: str | None = None
+    focus: str | None = None
+
+    @property
+    def checked(self) -> tuple[int, ...]:
+        """The choices of the last answer, ticked again so the learner sees what they sent."""
+        return self.state.last.choices if self.state.last else ()
+
+    @property
+    def has_hint(self) -> bool:
+        """A hint text or a step to open: either is worth a "Show hint" button."""
+        return bool(self.question.hint or self.question.hint_step)
+
+
+@dataclass(frozen=True)
+class SectionView:
+    """One quiz (a mode's questions) with its score."""
+
+    name: str
+    title: str
+    dom_id: str
+    score: Score
+    questions: list[QuestionView]
+
+
+def _dom(name: str) -> str:
+    return name.replace(":", "-")
+
+
+def _question_id(name: str, number: int) -> str:
+    return f"q-{_dom(name)}-{number}"
+
+
+def _section_id(name: str) -> str:
+    return f"quiz-{_dom(name)}"
+
+
+def _title(lesson: Lesson, name: str) -> str:
+    if name == quiz.PERFORMANCE and lesson.performance:
+        return f"Performance & Optimization: {lesson.performance.scenario}"
+    walk = lesson.step_through(name.removeprefix(quiz.STEP_THROUGH))
+    return f"Step-by-Step Execution: {walk.title}" if walk else name
+
+
+def _walk_for(lesson: Lesson, name: str, question: Question) -> StepThrough | None:
+    """The step-through a question's hint_step points into (the performance quiz: the first one)."""
+    if name.startswith(quiz.STEP_THROUGH):
+        return lesson.step_through(name.removeprefix(quiz.STEP_THROUGH))
+    wanted = question.answer_from.walkthrough if question.answer_from else None
+    return lesson.step_through(wanted)
+
+
+def _hint_table(lesson: Lesson, walk: StepThrough, step: int) -> dict[str, Any]:
+    """The execution table up to `step`, run now in a run of its own, for beside the question."""
+    trace = engine.run(walk, backend(), lesson.id, upto=step)
+    rows = [
+        {
+            "step": row["step"],
+            "actor": row["actor"],
+            "action": row["action"],
+            "command": row["command"]["cli"] if row["command"] else (row.get("python") or "N/A"),
+            "result": result_text(row),
+            "state": [row["state"][key]["py"] for key in trace["watch"] if key in row["state"]],
+            "variables": [row["variables"][name]["py"] for name in trace["variables"] if name in row["variables"]],
+        }
+        for row in trace["steps"]
+    ]
+    return {"step": step, "walk": walk, "watch": trace["watch"], "variables": trace["variables"], "rows": rows}
+
+
+def _states(lesson: Lesson, who: str | None) -> dict[str, list[QuestionState]]:
+    """Every question's state for this learner, from two reads of their progress."""
+    if who is None:
+        return quiz.lesson_states(lesson, [], set())
+    store = progress.store()
+    return quiz.lesson_states(lesson, store.answers(who, lesson.id), store.hints(who, lesson.id))
+
+
+def _overall(states: dict[str, list[QuestionState]]) -> Score | None:
+    listed = [s for quiz_states in states.values() for s in quiz_states]
+    return quiz.score(listed) if listed else None
+
+
+def _views(lesson: Lesson, who: str | None, names: list[str], place: str) -> tuple[list[SectionView], Score | None]:
+    """The sections for these quizzes, and the topic score."""
+    states = _states(lesson, who)
+    quizzes = dict(lesson.quizzes())
+    sections = []
+    for name in names:
+        questions = [
+            _question_view(lesson, name, question, state, who, place)
+            for question, state in zip(quizzes[name], states[name], strict=True)
+        ]
+        sections.append(SectionView(name, _title(lesson, name), _section_id(name), quiz.score(states[name]), questions))
+    return sections, _overall(states)
+
+
+def _question_view(
+    lesson: Lesson, name: str, question: Question, state: QuestionState, who: str | None, place: str
+) -> QuestionView:
+    walk = _walk_for(lesson, name, question)
+    hint_url = table = None
+    if walk is not None and question.hint_step and question.hint_step <= len(walk.steps):
+        hint_url = step_url(lesson, walk, question.hint_step)
+        if place == "quiz" and state.hinted:
+            table = _hint_table(lesson, walk, question.hint_step)
+    return QuestionView(
+        lesson_id=lesson.id,
+        quiz=name,
+        question=question,
+        state=state,
+        order=quiz.choice_order(who or "", lesson.id, name, question.number, len(question.choices)),
+        dom_id=_question_id(name, question.number),
+        section_id=_section_id(name),
+        place=place,
+        hint_url=hint_url,
+        hint_table=table,
+    )
+
+
+def quiz_section(lesson: Lesson, name: str) -> dict[str, Any] | None:
+    """The quiz section of a mode's page (the view passes it as `quizview`): None when that mode has no quiz."""
+    if name not in dict(lesson.quizzes()):
+        return None
+    # The id is made now, not by the form's csrf_token(): the choice order is seeded by it.
+    sections, _ = _views(lesson, learner.current(), [name], "mode")
+    return {"sections": sections, "place": "mode", "topic_score": None}
+
+
+def topic_score(lesson: Lesson) -> Score | None:
+    """This learner's score over every quiz of a topic (the topic view passes it); None without quizzes."""
+    return _overall(_states(lesson, learner.current(create=False)))
+
+
+# --- pages -----------------------------------------------------------------------------------
+
+
+@bp.get("/lessons/<lesson_id>/quiz")
+def page(lesson_id: str) -> ResponseReturnValue:
+    """Every quiz of a topic on one page, grouped by mode, with the topic score and the rule."""
+    lesson = catalog().get(lesson_id)
+    if lesson is None:
+        fail(404, messages.LEARNER_UNKNOWN_LESSON.format(id=lesson_id))
+    names = [name for name, _ in lesson.quizzes()]
+    if not names:
+        fail(404, messages.LEARNER_UNKNOWN_MODE.format(id=lesson.id, mode="quiz"))
+    sections, score = _views(lesson, learner.current(), names, "quiz")
+    return render("quiz.html", lesson=lesson, quizview={"sections": sections, "place": "quiz", "topic_score": score})
+
+
+# --- forms -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Form:
+    lesson: Lesson
+    quiz: str
+    question: Question
+    place: str
+    learner: str
+
+
+def _checked_lesson(lesson_id: str) -> tuple[Lesson, str]:
+    """CSRF first, then the lesson: a forged or stale form stops here, with nothing read or written."""
+    if not learner.csrf_ok(request.form.get("csrf")):
+        fail(400, messages.LEARNER_BAD_CSRF)
+    who = learner.current(create=False)
+    lesson = catalog().get(lesson_id)
+    if lesson is None or who is None:
+        fail(400, messages.LEARNER_UNKNOWN_LESSON.format(id=lesson_id))
+    return lesson, who
+
+
+def _form(lesson_id: str) -> _Form:
+    """The validated common fields of a quiz form, or a 400 that says which one is wrong."""
+    lesson, who = _checked_lesson(lesson_id)
+    try:
+        question = quiz.find_question(lesson, request.form.get("quiz"), request.form.get("question"))
+    except quiz.FormError as error:
+        fail(400, str(error))
+    place = request.form.get("place", "quiz")
+    if place not in PLACES:
+        fail(400, messages.LEARNER_BAD_FORM.format(what=messages.LEARNER_BAD_PLACE))
+    return _Form(lesson, request.form["quiz"], question, place, who)
+
+
+def _back(form: _Form, **extra: Any) -> ResponseReturnValue:
+    """After a form: the question's fragment (and fresh scores) for htmx, else 303 back to the page."""
+    if is_fragment_request():
+        states = _states(form.lesson, form.learner)
+        state = states[form.quiz][form.question.number - 1]
+        view = replace(_question_view(form.lesson, form.quiz, form.question, state, form.learner, form.place), **extra)
+        return render(
+            None,
+            "_quiz.html",
+            quiz_fragment=view,
+            quiz_fragment_score=quiz.score(states[form.quiz]),
+            quiz_fragment_topic=_overall(states) if form.place == "quiz" else None,
+        )
+    return redirect(_page_url(form) + "#" + _question_id(form.quiz, form.question.number), 303)
+
+
+def _page_url(form: _Form) -> str:
+    if form.place == "quiz":
+        return url_for("quiz.page", lesson_id=form.lesson.id)
+    if form.quiz == quiz.PERFORMANCE:
+        return url_for("lessons.performance", lesson_id=form.lesson.id)
+    walk = form.lesson.step_through(form.quiz.removeprefix(quiz.STEP_THROUGH))
+    assert walk is not None
+    return step_url(form.lesson, walk)
+
+
+@bp.post("/lessons/<lesson_id>/quiz/answer")
+def answer(lesson_id: str) -> ResponseReturnValue:
+    """Grade and record one attempt; retries are welcome, the first right one sets the points."""
+    form = _form(lesson_id)
+    try:
+        chosen = quiz.parse_choices(form.question, request.form.getlist("choice"))
+    except quiz.NoChoice as error:
+        if is_fragment_request():
+            return _back(form, notice=str(error), focus="notice")
+        fail(400, str(error))
+    except quiz.FormError as error:
+        fail(400, str(error))
+    _record(form, chosen, correct=quiz.grade(form.question, chosen))
+    return _back(form, focus="result")
+
+
+def _record(form: _Form, chosen: tuple[int, ...], correct: bool) -> None:
+    """Store one attempt, noting whether the hint had been used before it (it lowers the points)."""
+    store = progress.store()
+    hinted = (form.quiz, form.question.number) in store.hints(form.learner, form.lesson.id)
+    store.record_answer(
+        Answer(
+            learner=form.learner,
+            lesson=form.lesson.id,
+            quiz=form.quiz,
+            question=form.question.number,
+            choices=chosen,
+            correct=correct,
+            hinted=hinted,
+            at=time.time(),
+        )
+    )
+
+
+@bp.post("/lessons/<lesson_id>/quiz/hint")
+def hint(lesson_id: str) -> ResponseReturnValue:
+    """Reveal a question's hint, and remember that it was used (it costs 0.25 of a later right answer)."""
+    form = _form(lesson_id)
+    if not (form.question.hint or form.question.hint_step):
+        fail(400, messages.LEARNER_BAD_FORM.format(what=messages.LEARNER_NO_HINT))
+    progress.store().record_hint(form.learner, form.lesson.id, form.quiz, form.question.number)
+    return _back(form, focus="hint")
+
+
+@bp.post("/lessons/<lesson_id>/quiz/predict")
+def predict(lesson_id: str) -> ResponseReturnValue:
+    """Commit (or skip) a prediction, then run the step it was about: the step shows the verdict."""
+    form = _form(lesson_id)
+    step = form.question.ask_before_step
+    walk = form.lesson.step_through(form.quiz.removeprefix(quiz.STEP_THROUGH))
+    if step is None or walk is None or not form.quiz.startswith(quiz.STEP_THROUGH):
+        fail(
+            400,
+            messages.LEARNER_BAD_FORM.format(
+                what=messages.LEARNER_NOT_PREDICTION.format(question=form.question.number)
+            ),
+        )
+    skip = "skip" in request.form
+    chosen: tuple[int, ...] = ()
+    if not skip:
+        try:
+            chosen = quiz.parse_choices(form.question, request.form.getlist("choice"))
+        except quiz.FormError as error:
+            fail(400, str(error))
+    answers = progress.store().answers(form.learner, form.lesson.id)
+    if form.question.number not in quiz.decided_numbers(answers, form.quiz):
+        _record(form, chosen, correct=bool(chosen) and quiz.grade(form.question, chosen))
+    # One-shot: the step this lands on moves focus to the verdict (only right after committing).
+    session[JUST_PREDICTED] = _prediction_key(form.lesson.id, form.quiz, form.question.number)
+    target = step_url(form.lesson, walk, step)
+    if is_fragment_request():
+        response = make_response("")
+        response.headers["HX-Location"] = json.dumps({"path": target, "target": "#stepper", "swap": "outerHTML"})
+        return response
+    return redirect(target, 303)
+
+
+@bp.post("/lessons/<lesson_id>/progress/reset")
+def reset(lesson_id: str) -> ResponseReturnValue:
+    """Forget this learner's steps, hints and answers in one topic (other topics are kept)."""
+    lesson, who = _checked_lesson(lesson_id)
+    progress.store().reset(who, lesson.id)
+    return redirect(url_for("lessons.topic", lesson_id=lesson.id), 303)
+
+
+@bp.get("/progress.json")
+def download() -> ResponseReturnValue:
+    """Everything kept about this learner, as a JSON file to keep (their id included, nobody else's)."""
+    who = learner.current(create=False)
+    data = progress.export(progress.store(), who) if who else {"learner": None, "lessons": {}}
+    for lesson_id, kept in data["lessons"].items():
+        lesson = catalog().get(lesson_id)
+        score = _overall(_states(lesson, who)) if lesson else None
+        if score is not None:
+            kept["quiz_score"] = {"points": score.points, "questions": score.total, "answered_right": score.done}
+    response = Response(json.dumps(data, indent=2, ensure_ascii=False), mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="tutor-progress.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# --- predictions in the step-through ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PredictionView:
+    """The question that replaces Next at step N-1."""
+
+    lesson_id: str
+    quiz: str
+    question: Question
+    order: list[int]
+    step: int
+    dom_id: str
+
+
+@dataclass(frozen=True)
+class PredictionResult:
+    """What the learner predicted for step N, shown once step N has run."""
+
+    question: Question
+    answer: Answer
+    step: int
+    focus: bool = False
+
+    @property
+    def skipped(self) -> bool:
+        """The learner chose Skip."""
+        return quiz.is_skip(self.answer)
+
+    @property
+    def right_choices(self) -> list[str]:
+        """The texts of the correct choices (the step just showed them happen)."""
+        return [c.text for c in self.question.choices if c.correct]
+
+
+def predictions(lesson: Lesson, walk: StepThrough, who: str, requested: int) -> tuple[Hold, dict[str, Any]]:
+    """Hold the step-through before an undecided prediction; the stepper's extra context.
+
+    Called by the step-through view: walks without predictions cost no store read.
+    """
+    if not any(q.ask_before_step for q in walk.quiz):
+        return Hold(step=requested), {}
+    name = quiz.quiz_name(walk)
+    answers = [a for a in progress.store().answers(who, lesson.id) if a.quiz == name]
+    held = quiz.hold(walk, requested, quiz.decided_numbers(answers, name))
+    context: dict[str, Any] = {}
+    if held.question is not None:
+        q = held.question
+        context["prediction"] = PredictionView(
+            lesson_id=lesson.id,
+            quiz=name,
+            question=q,
+            order=quiz.choice_order(who, lesson.id, name, q.number, len(q.choices)),
+            step=held.step + 1,
+            dom_id=f"predict-{_dom(name)}-{q.number}",
+        )
+    shown = quiz.prediction_at(walk, held.step, held.decided)
+    if shown is not None:
+        first = next(a for a in answers if a.question == shown.number)
+        just = session.pop(JUST_PREDICTED, None) == _prediction_key(lesson.id, name, shown.number)
+        context["prediction_result"] = PredictionResult(shown, first, held.step, focus=just)
+    return held, context
+
+
+def _prediction_key(lesson_id: str, name: str, number: int) -> str:
+    return f"{lesson_id}|{name}|{number}"

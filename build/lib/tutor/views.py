@@ -1,0 +1,153 @@
+"""The learner's pages: catalog, topic, step-through. Thin: they pick the lesson, run, render."""
+
+from __future__ import annotations
+
+import re
+from functools import partial
+
+from flask import Blueprint, request
+from flask.typing import ResponseReturnValue
+
+from tutor import engine, learner, messages, progress, quiz, quiz_views
+from tutor.commands import CommandError, parse_cli, spec_for
+from tutor.model import Lesson, Step, StepThrough
+from tutor.render import changed_lines, code_lines
+from tutor.stepper import stepper_context
+from tutor.web import backend, catalog, fail, is_fragment_request, render, step_url
+
+bp = Blueprint("lessons", __name__)
+
+
+@bp.get("/")
+def index() -> ResponseReturnValue:
+    """The catalog: every topic, its modes and this learner's progress, and broken files."""
+    lessons, broken = catalog().state()
+    who = learner.current(create=False)
+    summary = {lesson.id: lesson_summary(lesson, who) for lesson in lessons}
+    return render("index.html", lessons=lessons, broken=broken, summary=summary)
+
+
+def lesson_summary(lesson: Lesson, who: str | None) -> dict[str, object]:
+    """A learner's progress in a topic: steps reached (of all its step-throughs) and quiz score."""
+    reached = progress.store().steps(who, lesson.id) if who else {}
+    total = sum(len(walk.steps) for walk in lesson.step_throughs)
+    done = sum(min(reached[w.slug].furthest, len(w.steps)) for w in lesson.step_throughs if w.slug in reached)
+    answers = progress.store().answers(who, lesson.id) if who else []
+    hints = progress.store().hints(who, lesson.id) if who else set()
+    score = quiz.topic_score(lesson, answers, hints)
+    return {"steps_total": total, "steps_done": done, "score": str(score) if score else None}
+
+
+def get_lesson(lesson_id: str) -> Lesson:
+    """The lesson, or a 404 that says which lessons exist."""
+    lesson = catalog().get(lesson_id)
+    if lesson is None:
+        fail(404, messages.LEARNER_UNKNOWN_LESSON.format(id=lesson_id))
+    return lesson
+
+
+def get_walk(lesson: Lesson, slug: str | None) -> StepThrough:
+    """The lesson's step-through with this slug (the first by default), or a 404."""
+    walk = lesson.step_through(slug)
+    if walk is None:
+        fail(404, messages.LEARNER_UNKNOWN_MODE.format(id=lesson.id, mode=f"step-through '{slug}'"))
+    return walk
+
+
+@bp.get("/lessons/<lesson_id>/")
+def topic(lesson_id: str) -> ResponseReturnValue:
+    """A topic with its modes ("Choose your learning style")."""
+    lesson = get_lesson(lesson_id)
+    who = learner.current(create=False)
+    reached = progress.store().steps(who, lesson.id) if who else {}
+    return render("topic.html", lesson=lesson, reached=reached, quiz_score=quiz_views.topic_score(lesson))
+
+
+@bp.get("/lessons/<lesson_id>/performance")
+def performance(lesson_id: str) -> ResponseReturnValue:
+    """The performance & optimisation mode: bad vs good, comparison, pipeline, tips, check."""
+    lesson = get_lesson(lesson_id)
+    if lesson.performance is None:
+        fail(404, messages.LEARNER_UNKNOWN_MODE.format(id=lesson.id, mode="performance page"))
+    perf = lesson.performance
+    bad_lines, good_lines = changed_lines(perf.bad.code, perf.good.code)
+    return render(
+        "performance.html",
+        lesson=lesson,
+        perf=perf,
+        bad_code=code_lines(perf.bad.code, perf.bad.language),
+        good_code=code_lines(perf.good.code, perf.good.language),
+        bad_lines=bad_lines,
+        good_lines=good_lines,
+        quizview=quiz_views.quiz_section(lesson, quiz.PERFORMANCE),
+    )
+
+
+@bp.get("/lessons/<lesson_id>/step-through", defaults={"slug": None})
+@bp.get("/lessons/<lesson_id>/step-through/<slug>")
+def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
+    """The step-through at step k: the first k steps executed now, in this learner's own run."""
+    lesson = get_lesson(lesson_id)
+    walk = get_walk(lesson, slug)
+    who = learner.current()
+    assert who is not None
+    # At step N-1 of an unanswered prediction (ask_before_step: N), its question replaces Next.
+    step = _requested_step(walk, lesson.id, who)
+    _, prediction = quiz_views.predictions(lesson, walk, who, step)
+    trace = engine.run(walk, backend(), lesson.id, upto=step)
+    progress.store().record_step(who, lesson.id, walk.slug, step)
+    context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
+    # The quiz section is on the page; a fragment carries it only when a prediction was just graded.
+    graded = prediction.get("prediction_result")
+    needs_quiz = not is_fragment_request() or (graded is not None and graded.focus)
+    context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
+    return render("step_through.html", "_stepper.html", **context, **prediction)
+
+
+@bp.post("/lessons/<lesson_id>/step-through/try", defaults={"slug": None})
+@bp.post("/lessons/<lesson_id>/step-through/<slug>/try")
+def try_command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
+    """Run the learner's own command as one of the actors, after step k of their own run."""
+    lesson = get_lesson(lesson_id)
+    walk = get_walk(lesson, slug)
+    if not learner.csrf_ok(request.form.get("csrf")):
+        fail(400, messages.LEARNER_BAD_CSRF)
+    count = len(walk.steps)
+    raw_step = request.form.get("step", "")
+    if not _STEP.fullmatch(raw_step) or int(raw_step) > count:
+        fail(400, messages.LEARNER_BAD_STEP.format(count=count))
+    step = int(raw_step)
+    actor = request.form.get("actor", "")
+    if actor not in walk.actors:
+        fail(400, messages.TRY_UNKNOWN_ACTOR.format(known=", ".join(walk.actors)))
+    line = request.form.get("command", "").strip()
+    if not line:
+        fail(400, messages.TRY_EMPTY)
+    if len(line) > TRY_LIMIT:
+        fail(400, messages.TRY_TOO_LONG.format(limit=TRY_LIMIT))
+    try:
+        argv = tuple(parse_cli(line))
+        spec_for(argv)
+    except CommandError as error:
+        fail(400, str(error))
+    mine = Step(actor=actor, action="Your command", path=(), argv=argv)
+    trace = engine.run(walk, backend(), lesson.id, upto=step, extra=[mine])
+    context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
+    context["tried"] = {"actor": actor, "line": line, "record": trace["extra"][0]}
+    context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk))
+    return render("step_through.html", "_try_result.html", **context)
+
+
+TRY_LIMIT = 512
+_STEP = re.compile(r"[0-9]{1,6}")
+
+
+def _requested_step(walk: StepThrough, lesson_id: str, who: str) -> int:
+    raw = request.args.get("step")
+    count = len(walk.steps)
+    if raw is None:
+        saved = progress.store().steps(who, lesson_id).get(walk.slug)
+        return min(saved.current, count) if saved else 0
+    if not _STEP.fullmatch(raw) or int(raw) > count:
+        fail(400, messages.LEARNER_BAD_STEP.format(count=count))
+    return int(raw)

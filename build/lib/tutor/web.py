@@ -1,0 +1,148 @@
+"""What every view shares: the catalog, the backend, page-or-fragment rendering, error pages."""
+
+from __future__ import annotations
+
+import gzip
+from typing import Any, NoReturn
+
+import redis
+from flask import Flask, Response, abort, current_app, g, make_response, render_template, request, url_for
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from tutor import messages
+from tutor.backend import Backend
+from tutor.catalog import Catalog
+from tutor.model import Lesson, StepThrough
+from tutor.render import cell, readable_command
+from tutor.urls import mask
+
+
+def init_app(app: Flask) -> None:
+    """Attach the lesson catalog and the Redis backend, and render errors as pages."""
+    app.extensions["tutor.catalog"] = Catalog(app.config["TUTOR_LESSONS"])
+    app.extensions["tutor.backend"] = Backend(app.config["REDIS_URL"])
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
+    app.register_error_handler(HTTPException, _error_page)
+    app.register_error_handler(redis.exceptions.ConnectionError, _redis_down)
+    app.register_error_handler(redis.exceptions.TimeoutError, _redis_down)
+    # Fragments travel on every step click: keep template indentation out of them.
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+    app.after_request(_compress)
+    app.after_request(_headers)
+    app.jinja_env.filters["cell"] = cell
+    app.jinja_env.filters["readable_command"] = readable_command
+
+
+def catalog() -> Catalog:
+    """The app's lesson catalog."""
+    return current_app.extensions["tutor.catalog"]  # type: ignore[no-any-return]
+
+
+def backend() -> Backend:
+    """The app's Redis backend (embedded fakeredis or REDIS_URL)."""
+    return current_app.extensions["tutor.backend"]  # type: ignore[no-any-return]
+
+
+def step_url(lesson: Lesson, walk: StepThrough, step: int | None = None) -> str:
+    """A step-through's address (the first one has the short form), at a step when given."""
+    slug = None if lesson.step_throughs[0].slug == walk.slug else walk.slug
+    if step is None:
+        return url_for("lessons.step_through", lesson_id=lesson.id, slug=slug)
+    return url_for("lessons.step_through", lesson_id=lesson.id, slug=slug, step=step)
+
+
+def is_fragment_request() -> bool:
+    """True for an htmx request that wants a fragment (not a history restore, which needs a page).
+
+    The one place that reads HX-Request: asking marks the response `Vary: HX-Request` (in _headers),
+    so a cache never hands a fragment to a page load or the other way round, whoever asked.
+    """
+    g.varies_on_htmx = True
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
+
+
+def render(page: str | None, fragment: str | None = None, **context: Any) -> Response:
+    """Render the full page, or only its swappable fragment for htmx; caches keep them apart."""
+    as_fragment = bool(fragment) and is_fragment_request()
+    template = fragment if as_fragment and fragment else page
+    assert template is not None, "render() needs a page, or a fragment for htmx requests"
+    response = make_response(render_template(template, as_fragment=as_fragment, **context))
+    response.vary.add("HX-Request")
+    return response
+
+
+# 'self' only: no inline script or style anywhere (htmx's own indicator style is turned off in base.html).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _headers(response: Response) -> Response:
+    """Security headers on every response (pages, fragments, errors, static files), and Vary when htmx mattered."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if g.get("varies_on_htmx"):
+        response.vary.add("HX-Request")
+    return response
+
+
+def fail(code: int, message: str) -> NoReturn:
+    """Stop with a 4xx whose page (or htmx fragment) says what was wrong."""
+    abort(code, description=message)
+
+
+_COMPRESSIBLE = ("text/html", "application/json", "text/css", "application/javascript", "text/javascript")
+
+
+def _compress(response: Response) -> Response:
+    """Gzip pages, fragments and JSON for clients that accept it: a step click stays a few KB."""
+    response.vary.add("Accept-Encoding")
+    if (
+        "gzip" not in request.headers.get("Accept-Encoding", "")
+        or response.direct_passthrough
+        or "Content-Encoding" in response.headers
+        or not (response.mimetype or "").startswith(_COMPRESSIBLE)
+        or response.status_code < 200
+        or response.status_code >= 300
+    ):
+        return response
+    body = response.get_data()
+    if len(body) < 1024:
+        return response
+    response.set_data(gzip.compress(body, compresslevel=6))
+    response.headers["Content-Encoding"] = "gzip"
+    return response
+
+
+def _redis_down(error: Exception) -> tuple[str, int]:
+    url = current_app.config.get("REDIS_URL")
+    # The page names the server but never its password (redis://:secret@host -> redis://:***@host).
+    message = messages.REDIS_UNREACHABLE.format(url=mask(url) if url else "embedded")
+    return render_template("error.html", code=503, name="Service Unavailable", message=message), 503
+
+
+def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    """413 with a sentence that says the limit, as every other 4xx does."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    error.description = messages.REQUEST_TOO_LARGE.format(limit=f"{limit // 1024} KiB")
+    return _error_page(error)
+
+
+def _error_page(error: HTTPException) -> tuple[str, int]:
+    code = error.code or 500
+    if request.path.startswith("/api/"):
+        from flask import jsonify
+
+        return jsonify(error=error.name, message=error.description), code  # type: ignore[return-value]
+    if is_fragment_request():
+        # htmx swaps this into the page's #flash region, wherever the request meant to swap.
+        html = render_template("_flash.html", code=code, name=error.name, message=error.description)
+        return html, code, {"HX-Retarget": "#flash", "HX-Reswap": "outerHTML"}  # type: ignore[return-value]
+    return render_template("error.html", code=code, name=error.name, message=error.description), code
