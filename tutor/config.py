@@ -27,6 +27,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None) -> dict
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 24 * 365,
         "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
         "MAX_FORM_MEMORY_SIZE": MAX_BODY_BYTES,
+        # Migrate the progress schema on startup; 0 when a deploy step runs `tutor db upgrade` instead.
+        "TUTOR_DB_UPGRADE": os.environ.get("TUTOR_DB_UPGRADE", "1") != "0",
     }
     config.update(given)
     if "DATABASE_URL" not in given:
