@@ -145,6 +145,17 @@ def test_the_instance_secret_key_is_readable_by_its_owner_only(tmp_path: Path, m
     assert len(first.config["SECRET_KEY"]) == 64
 
 
+def test_processes_starting_at_once_agree_on_one_complete_secret_key(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tutor.config import _instance_secret
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        keys = set(pool.map(lambda _: _instance_secret(tmp_path / "instance"), range(32)))
+    assert len(keys) == 1 and len(keys.pop()) == 64
+    assert [p.name for p in (tmp_path / "instance").iterdir()] == ["secret_key"]  # no draft left
+
+
 @pytest.mark.parametrize(
     ("method", "url", "data"),
     [

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 HIDDEN = "***"
 _SECRET_PARAMS = {"password", "pass", "passwd", "pwd", "secret", "token"}
@@ -24,4 +24,10 @@ def mask(url: str) -> str:
     if query:
         pairs = parse_qsl(query, keep_blank_values=True)
         query = urlencode([(k, HIDDEN if k.lower() in _SECRET_PARAMS else v) for k, v in pairs], safe="*")
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    # Rebuilt by hand: urlunsplit drops an empty authority (unix:///path would lose its slashes).
+    authority = f"//{netloc}" if url[len(parts.scheme) + 1 :].startswith("//") else netloc
+    return (
+        f"{parts.scheme}:{authority}{parts.path}"
+        + (f"?{query}" if query else "")
+        + (f"#{parts.fragment}" if parts.fragment else "")
+    )
