@@ -10,6 +10,7 @@ run), so the test needs no network. The checkout is never on the installed site'
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -56,8 +57,16 @@ print(json.dumps({
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`pip wheel . --no-deps`, as a packager would run it."""
     out = tmp_path_factory.mktemp("wheel")
+    # From a clean copy of what the repository tracks: setuptools' in-tree build/ folder would keep
+    # stale files from earlier builds (and litter the checkout).
+    source = tmp_path_factory.mktemp("source")
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True).stdout
+    for name in tracked.decode().split("\0"):
+        if name and (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", str(ROOT), "--no-deps", "-q", "-w", str(out)],
+        [sys.executable, "-m", "pip", "wheel", str(source), "--no-deps", "-q", "-w", str(out)],
         check=True,
         capture_output=True,
         timeout=600,
