@@ -8,7 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tutor import engine
+from tutor import engine, messages
 from tutor.backend import Backend
 from tutor.checker import check_paths
 from tutor.render import text_table
@@ -22,6 +22,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="load, validate and execute lessons")
     check.add_argument("paths", nargs="*", default=[_lessons_folder()])
+    check.add_argument(
+        "--both", action="store_true", help="run on the embedded fakeredis and on the real Redis, and compare"
+    )
+    check.add_argument("--redis-url", default=argparse.SUPPRESS, help="the real Redis (default: REDIS_URL)")
     trace = sub.add_parser("trace", help="print a lesson's executed table, or its trace as JSON")
     trace.add_argument("lesson_id")
     trace.add_argument("--json", action="store_true", help="print the trace as JSON")
@@ -37,6 +41,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "schema":
         print(json.dumps(LESSON_SCHEMA, indent=2))
         return 0
+    if args.command == "check" and args.both:
+        if not args.redis_url:
+            print(messages.BOTH_NEEDS_REDIS, file=sys.stderr)
+            return 2
+        return _check_both(args.paths, args.redis_url)
     backend = Backend(args.redis_url)
     try:
         if args.command == "check":
@@ -54,8 +63,17 @@ def _lessons_folder() -> str:
     return os.environ.get("TUTOR_LESSONS", "lessons")
 
 
-def _check(paths: list[str], backend: Backend) -> int:
-    problems = check_paths(paths, backend)
+def _check_both(paths: list[str], url: str) -> int:
+    embedded, real = Backend(), Backend(url)
+    try:
+        return _check(paths, embedded, real)
+    finally:
+        embedded.close()
+        real.close()
+
+
+def _check(paths: list[str], backend: Backend, other: Backend | None = None) -> int:
+    problems = check_paths(paths, backend, other)
     for problem in problems:
         print(problem)
     if problems:

@@ -140,7 +140,17 @@ EXPECT_MISMATCH = "expected {expected}, but Redis replied {actual}"
 EXPECT_MISMATCH_PYTHON = "expected {expected}, but Python gave {actual}"
 EXPECT_BLOCKED = "expected the command to block, but it returned {actual}"
 EXPECT_NOT_BLOCKED = "expected {expected}, but the command blocked (the keys it waits on are empty)"
+EXPECT_ERROR_OTHER = "expected error {expected!r}, Redis answered {actual!r}"
+EXPECT_ERROR_OTHER_PYTHON = "expected error {expected!r}, Python raised {actual!r}"
+EXPECT_VALUE_GOT_ERROR = "expected {expected}, but Redis answered the error {actual!r}"
+EXPECT_VALUE_GOT_ERROR_PYTHON = "expected {expected}, but Python raised {actual!r}"
 REDIS_ERROR = "Redis rejected the command: {error}"
+ONLY_ON = "{message} (on {name} only)"
+BOTH_NEEDS_REDIS = "--both compares fakeredis with a real Redis: give its URL with --redis-url or REDIS_URL"
+BACKENDS_DISAGREE = (
+    "{other} disagrees with {real} at step {step}: {what} is {real_value} on {real} but {other_value} on "
+    "{other}; {real} is the reference, so rewrite the step to avoid the difference"
+)
 PYTHON_ERROR = 'Python raised {error}; add expect: "{error}" if this is what the step teaches'
 ACTOR_BLOCKED = (
     "actor '{actor}' is still blocked by its command at step {since}; it cannot send another "

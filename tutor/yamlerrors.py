@@ -27,7 +27,7 @@ def plain_error(error: yaml.MarkedYAMLError, text: str) -> tuple[str, Any]:
         return _indentation(at, lines, problem), at
     if problem == "mapping values are not allowed here":
         message = _colon(at, lines)
-        if message != messages.YAML_COLON_IN_VALUE:
+        if message != messages.YAML_COLON_IN_VALUE and at is not None:
             return message, _Mark(at.line, _content_col(lines[at.line]))
         return message, at
     if "that cannot start any token" in problem:
@@ -110,7 +110,9 @@ def _colon(at: Any, lines: list[str]) -> str:
     line = lines[at.line]
     above = _previous(lines, at.line)
     first_colon = line.find(": ")
-    deeper = above is not None and _content_col(line) > _content_col(lines[above])
+    if above is None:
+        return messages.YAML_COLON_IN_VALUE
+    deeper = _content_col(line) > _content_col(lines[above])
     if deeper and (first_colon == -1 or first_colon >= at.column - 1):
         return messages.YAML_INDENTED_TOO_DEEP.format(
             col=_content_col(line) + 1, above=above + 1, above_col=_content_col(lines[above]) + 1
