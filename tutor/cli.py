@@ -7,10 +7,12 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from tutor import engine, messages
 from tutor.backend import Backend
-from tutor.checker import check_paths
+from tutor.checker import check_paths, lesson_files
+from tutor.loader import load_file
 from tutor.render import text_table
 from tutor.schema import LESSON_SCHEMA
 
@@ -84,15 +86,14 @@ def _check(paths: list[str], backend: Backend, other: Backend | None = None) -> 
 
 
 def _trace(args: argparse.Namespace, backend: Backend) -> int:
-    from tutor.catalog import Catalog
-
-    catalog = Catalog(args.lessons)
-    lesson = catalog.get(args.lesson_id)
+    """Trace the lesson file as it is now (not the version the site serves): the instructor's view."""
+    loaded = [load_file(file) for file in lesson_files([args.lessons])] if Path(args.lessons).is_dir() else []
+    lesson = next((item.lesson for item in loaded if item.lesson and item.lesson.id == args.lesson_id), None)
     if lesson is None:
-        lessons, broken = catalog.state()
-        known = ", ".join(item.id for item in lessons) or "none"
+        found = sorted((item.lesson for item in loaded if item.lesson), key=lambda item: (item.order, item.title))
+        known = ", ".join(item.id for item in found) or "none"
         print(f"no lesson '{args.lesson_id}' (lessons: {known})", file=sys.stderr)
-        for item in broken:
+        for item in loaded:
             for problem in item.problems:
                 print(problem, file=sys.stderr)
         return 1
