@@ -340,7 +340,7 @@ def _check_watch(watch: tuple[str, ...], steps: list[Step], path: Path, result: 
         try:
             positions = spec_for(step.argv).keys(list(step.argv))
         except CommandError:
-            continue  # already reported at the step
+            positions = list(range(len(step.argv)))  # already reported; any argument may be the key
         used.update((step.argv[i], None) for i in positions if i < len(step.argv))
     for index, key in enumerate(watch):
         if key not in used:
