@@ -112,9 +112,8 @@ def _label_of(backend: Backend) -> str:
 def _first_difference(judge: dict[str, Any], other: dict[str, Any]) -> tuple[int, str, str, str] | None:
     """The first step where two traces of one step-through differ: (index, what, judge's, other's)."""
     for index, (mine, theirs) in enumerate(zip(judge["steps"], other["steps"], strict=True)):
-        reply_a = "blocked" if mine["status"] == "blocked" else (mine["reply"] or {}).get("py", "None")
-        reply_b = "blocked" if theirs["status"] == "blocked" else (theirs["reply"] or {}).get("py", "None")
-        if (mine["status"], reply_a) != (theirs["status"], reply_b):
+        reply_a, reply_b = _shown_reply(mine), _shown_reply(theirs)
+        if reply_a != reply_b:
             return index, "the reply", reply_a, reply_b
         for key, state in mine["state"].items():
             if state["py"] != theirs["state"].get(key, {}).get("py"):
@@ -127,6 +126,16 @@ def _first_difference(judge: dict[str, Any], other: dict[str, Any]) -> tuple[int
         if events_a != events_b:
             return index, "what blocked actors received", repr(events_a), repr(events_b)
     return None
+
+
+def _shown_reply(record: dict[str, Any]) -> str:
+    """A step's outcome in words: blocked, the error 'X', or the reply as the table shows it."""
+    if record["status"] == "blocked":
+        return "blocked"
+    reply = record["reply"] or {}
+    if record["status"] == "error":
+        return f"the error {reply.get('py', '')!r}"
+    return str(reply.get("py", "None"))
 
 
 def _judge(lesson: Lesson, loaded: Loaded, traces: dict[str, dict[str, Any]]) -> list[Problem]:
