@@ -121,7 +121,11 @@ def _question(in_step_through: bool) -> dict[str, Any]:
             "items": _CHOICE,
             "minItems": 2,
             "maxItems": LIMITS.choices,
-            "contains": {"type": "object", "required": ["correct"], "properties": {"correct": {"const": True}}},
+            "contains": {
+                "type": "object",
+                "required": ["correct"],
+                "properties": {"correct": {"const": True, "description": "A choice marked correct."}},
+            },
             "errorMessage": messages.QUIZ_NO_CORRECT,
             "description": "At least two choices, at least one of them marked correct: true.",
         },
