@@ -69,10 +69,11 @@ YAML_UNDEFINED_ALIAS = (
     "*{name} refers to an anchor &{name} that is not defined before it; quote text that starts with *"
 )
 YAML_RECURSIVE_ALIAS = "*{name} is inside the value it refers to (&{name}), which would never end"
-YAML_TOO_MANY_VALUES = (
+YAML_TOO_MANY_ALIASED = (
     "the file expands to more than {limit} values (counting every use of an alias in full); "
     "a lesson never needs that many, so this file is not loaded"
 )
+YAML_TOO_MANY_VALUES = "the file holds more than {limit} values; a lesson never needs that many, so it is not loaded"
 YAML_TOO_DEEP = "nested more than {limit} levels deep; a lesson never needs that, so this file is not loaded"
 YAML_NUMBER_TOO_LONG = (
     "a number written with {length} characters; lesson numbers have at most {limit} (quote it if it is text)"

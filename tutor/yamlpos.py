@@ -75,16 +75,33 @@ def _position(mark: Any) -> Position:
     return Position(mark.line + 1, mark.column + 1) if mark is not None else Position(1, 1)
 
 
+# libyaml's parser when PyYAML has it (about 30 times faster on a large file); its events are the
+# same as the Python parser's. Its error messages are not, so a file that is not YAML is parsed
+# again by the Python parser, whose messages `plain_error` knows.
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def load(text: str) -> Located:
     """Parse one YAML document; raise YamlSyntaxError with a position when it is not YAML."""
     builder = _Builder()
     try:
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_FAST_LOADER):
             builder.feed(event)
     except yaml.MarkedYAMLError as error:
+        error = _python_error(text) or error
         message, mark = plain_error(error, text)
         raise YamlSyntaxError(messages.YAML_SYNTAX.format(problem=message), _position(mark)) from None
     return builder.located
+
+
+def _python_error(text: str) -> yaml.MarkedYAMLError | None:
+    """The Python parser's error for a text that is not YAML (worded as `plain_error` expects)."""
+    try:
+        for _ in yaml.parse(text, Loader=yaml.SafeLoader):
+            pass
+    except yaml.MarkedYAMLError as error:
+        return error
+    return None
 
 
 @dataclass
@@ -114,6 +131,7 @@ class _Builder:
         self.anchors: dict[str, _Anchor | None] = {}  # None: the anchor's collection is still open
         self.count = 0
         self.documents = 0
+        self.aliased = False
 
     def feed(self, event: yaml.Event) -> None:
         if isinstance(event, yaml.DocumentStartEvent):
@@ -160,7 +178,8 @@ class _Builder:
     def _count(self, amount: int, position: Position) -> None:
         self.count += amount
         if self.count > LIMITS.yaml_values:
-            raise YamlSyntaxError(messages.YAML_TOO_MANY_VALUES.format(limit=LIMITS.yaml_values), position)
+            template = messages.YAML_TOO_MANY_ALIASED if self.aliased else messages.YAML_TOO_MANY_VALUES
+            raise YamlSyntaxError(template.format(limit=LIMITS.yaml_values), position)
 
     # --- events ---------------------------------------------------------------------------------------
 
@@ -224,6 +243,7 @@ class _Builder:
             raise YamlSyntaxError(messages.YAML_COMPLEX_KEY, position)
         if len(self.stack) + anchor.height > LIMITS.yaml_depth:
             raise YamlSyntaxError(messages.YAML_TOO_DEEP.format(limit=LIMITS.yaml_depth), position)
+        self.aliased = True
         self._count(anchor.size, position)
         self.located.values[self._child_path()] = position
         self._place(copy.deepcopy(anchor.value), anchor.height)
@@ -240,6 +260,7 @@ _FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
 _INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
 _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
 _NUMBERISH = re.compile(r"[-+]?[0-9.][0-9a-fA-FoxXbB_:.eE+\-]*")
+_MAY_BE_TYPED = frozenset("-+.0123456789~nNyYoOtTfF<=")  # first characters of YAML 1.1's and 1.2's typed values
 _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
@@ -267,7 +288,7 @@ def _core(text: str) -> Any:
 
 def _yaml11(text: str) -> Any:
     """A plain scalar's value as PyYAML (YAML 1.1) reads it."""
-    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag in ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"):
         return text
     return _CONSTRUCTOR.construct_object(yaml.ScalarNode(tag, text))
@@ -284,10 +305,12 @@ def _same(a: Any, b: Any) -> bool:
 def _resolve(event: yaml.ScalarEvent) -> tuple[Any, str | None]:
     """The value of a scalar, and a problem when readers would disagree on it."""
     text = event.value
-    plain = event.implicit[0] and event.style is None
+    plain = event.implicit[0] and not event.style  # the C parser says '' for plain, Python None
     if not plain:
         tag = event.tag if event.tag not in (None, "!") else "tag:yaml.org,2002:str"
         return _tagged(tag, text, _position(event.start_mark))
+    if text and text[0] not in _MAY_BE_TYPED:
+        return text, None  # text to YAML 1.1 and 1.2 alike (most values: the fast way)
     if len(text) > LIMITS.number_chars and _NUMBERISH.fullmatch(text):
         return text, messages.YAML_NUMBER_TOO_LONG.format(length=len(text), limit=LIMITS.number_chars)
     value = _core(text)
