@@ -178,7 +178,7 @@ def test_the_chart_draws_the_tables_numbers_and_names_itself(client: FlaskClient
     values = re.findall(r'<text class="bar-value[^"]*"[^>]*>([^<]+)</text>', svg)
     assert values == shares
     widths = [float(w) for w in re.findall(r'<rect class="bar"[^>]*width="([\d.]+)"', svg)]
-    assert widths == [100.0, 150.0, 300.0]  # a third, a half and all of the 300-unit bar area
+    assert widths == [80.0, 120.0, 240.0]  # a third, a half and all of the 240-unit bar area
     assert "Q1: 33%. Q2: 50%. Q3: 100%." in svg  # the description carries the numbers too
 
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-LABEL_WIDTH = 64
-BAR_AREA = 300
-VALUE_WIDTH = 96
+LABEL_WIDTH = 48
+BAR_AREA = 240
+VALUE_WIDTH = 84
 ROW_HEIGHT = 28
 BAR_HEIGHT = 18
 TOP = 24  # room for the 0% / 50% / 100% scale
