@@ -252,6 +252,31 @@ def test_five_failures_from_one_address_lock_that_address_for_every_name(app: Fl
     assert log_in(elsewhere, "ada", PASSWORD)[0] == 303
 
 
+def test_behind_a_trusted_proxy_the_forwarded_address_is_counted(lessons: Path, database_url: str) -> None:
+    app = make_app(lessons, database_url, TUTOR_PROXY_HOPS=1)
+    try:
+        accounts.add(_store(app), "ada", PASSWORD)
+        guesser, instructor = app.test_client(), app.test_client()
+        for client, address in ((guesser, "203.0.113.9"), (instructor, "198.51.100.7")):
+            client.environ_base.update(REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR=address)
+        for name in ("a1", "a2", "a3", "a4", "a5"):
+            assert log_in(guesser, name, "guess")[0] == 401
+        assert log_in(guesser, "ada", PASSWORD)[0] == 429
+        assert log_in(instructor, "ada", PASSWORD)[0] == 303  # the proxy's own address is not what counts
+    finally:
+        app.extensions["tutor.db"].dispose()
+
+
+def test_without_trusted_proxies_a_forwarded_address_changes_nothing(app: Flask) -> None:
+    for index in range(5):
+        client = app.test_client()
+        client.environ_base.update(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR=f"10.0.0.{index}")
+        assert log_in(client, f"a{index}", "guess")[0] == 401
+    client = app.test_client()
+    client.environ_base.update(REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="10.0.0.99")
+    assert log_in(client, "ada", PASSWORD)[0] == 429
+
+
 def test_the_limit_lifts_when_failures_leave_the_window_and_a_success_clears_the_account(app: Flask) -> None:
     store, clock = _store(app), [1000.0]
     throttle = accounts.Throttle(failures=5, window=300)

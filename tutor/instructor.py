@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import os
 import re
 from functools import partial
 from typing import Any
@@ -33,7 +34,14 @@ TRY_LIMIT = 512
 
 
 def init_app(app: Flask) -> None:
-    """Register the instructor area."""
+    """Register the instructor area; its settings come from create_app()'s mapping, else the environment."""
+    for key, default in (
+        ("TUTOR_INSTRUCTOR_HOURS", "12"),
+        ("TUTOR_LOGIN_FAILURES", "5"),
+        ("TUTOR_LOGIN_WINDOW", "300"),
+        ("TUTOR_PROXY_HOPS", "0"),
+    ):
+        app.config.setdefault(key, float(os.environ.get(key) or default))
     app.register_blueprint(bp)
 
 
@@ -79,9 +87,21 @@ def _require_csrf() -> None:
 
 def _throttle() -> accounts.Throttle:
     config = current_app.config
-    return accounts.Throttle(
-        failures=int(config.get("TUTOR_LOGIN_FAILURES", 5)), window=float(config.get("TUTOR_LOGIN_WINDOW", 300))
-    )
+    return accounts.Throttle(failures=int(config["TUTOR_LOGIN_FAILURES"]), window=float(config["TUTOR_LOGIN_WINDOW"]))
+
+
+def _client_address() -> str:
+    """The address the login limit counts: behind TUTOR_PROXY_HOPS trusted proxies, the one they were sent by.
+
+    Without it every login through a proxy would come from the proxy, and five failures by anyone
+    would lock everyone out for the window.
+    """
+    hops = int(current_app.config["TUTOR_PROXY_HOPS"])
+    if hops > 0:
+        forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+        if len(forwarded) >= hops:
+            return forwarded[-hops]
+    return request.remote_addr or "unknown"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -94,9 +114,7 @@ def login() -> ResponseReturnValue:
         return render_template("instructor/login.html", csrf=auth.csrf_token(), next=target, error=None)
     _require_csrf()
     name = request.form.get("name", "")
-    outcome = accounts.login(
-        progress.store(), name, request.form.get("password", ""), request.remote_addr or "unknown", _throttle()
-    )
+    outcome = accounts.login(progress.store(), name, request.form.get("password", ""), _client_address(), _throttle())
     if outcome.account is not None:
         auth.start(outcome.account)
         return redirect(target, 303)

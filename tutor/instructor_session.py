@@ -26,7 +26,7 @@ def current() -> accounts.Account | None:
     name, since = session.get(_NAME), session.get(_SINCE)
     if not isinstance(name, str) or not isinstance(since, int | float):
         return None
-    hours = float(current_app.config.get("TUTOR_INSTRUCTOR_HOURS", 12))
+    hours = float(current_app.config["TUTOR_INSTRUCTOR_HOURS"])
     if time.time() - since > hours * 3600:
         return None
     account = accounts.find(progress.store(), name)
