@@ -175,7 +175,7 @@ def read_state(observer: redis.Redis, watch: Sequence[str]) -> dict[str, Any]:
     }
     out: dict[str, Any] = {}
     for key in watch:
-        kind = observer.type(key)
+        kind = str(observer.type(key))
         if kind == "none":
             out[key] = {"type": "none", "value": None, "py": "(none)"}
         else:
