@@ -133,6 +133,33 @@ def timeout_seconds(argv: Sequence[str]) -> float | None:
     return seconds if seconds > 0 else None
 
 
+def in_lesson_time(argv: Sequence[str], raw: Any, scale: float = SCALE) -> Any:
+    """Idle times Redis measured on its clock, turned back into lesson milliseconds.
+
+    Real idle times include a few milliseconds of the runner's own work, so they are given to the
+    whole lesson second: lesson waits that are whole seconds compare exactly. XPENDING's extended
+    form and XINFO CONSUMERS carry them; XINFO STREAM FULL's absolute timestamps are left alone.
+    """
+    name = argv[0].upper()
+    sub = argv[1].upper() if len(argv) > 1 else ""
+    if name == "XPENDING" and len(argv) > 3 and isinstance(raw, list):
+        return [[*e[:2], _lesson_ms(e[2], scale), *e[3:]] if isinstance(e, list) and len(e) == 4 else e for e in raw]
+    if name == "XINFO" and sub == "CONSUMERS" and isinstance(raw, list):
+        return [
+            [_lesson_ms(v, scale) if i and c[i - 1] in ("idle", "inactive") else v for i, v in enumerate(c)]
+            if isinstance(c, list)
+            else c
+            for c in raw
+        ]
+    return raw
+
+
+def _lesson_ms(value: Any, scale: float) -> Any:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        return value
+    return round(value / scale / 1000) * 1000
+
+
 def parse(client: redis.Redis, argv: Sequence[str], raw: Any) -> Any:
     """What redis-py hands Python code for this raw reply: its own callback for the command."""
     if isinstance(raw, ResponseError):
@@ -289,6 +316,11 @@ class ReferenceRun:
                 changed.add(step.assign)
             return "blocked", None
         raw = outcome
+        if name == "EXEC" and isinstance(raw, list):
+            queued = actor.queued
+            raw = [in_lesson_time(q, r, self.scale) for q, r in zip(queued, raw, strict=False)] + raw[len(queued) :]
+        else:
+            raw = in_lesson_time(argv, raw, self.scale)
         if actor.in_multi and name not in ("EXEC", "DISCARD") and raw == "QUEUED":
             actor.queued.append(argv)
             value: Any = raw

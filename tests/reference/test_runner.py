@@ -15,7 +15,7 @@ import redis
 from tutor.loader import load_file
 from tutor.model import StepThrough
 
-from .runner import SCALE, reference_run, scaled, timeout_seconds
+from .runner import SCALE, in_lesson_time, reference_run, scaled, timeout_seconds
 
 pytestmark = pytest.mark.real_redis
 
@@ -99,3 +99,14 @@ def test_lesson_time_is_scaled_in_every_timeout_and_idle_argument() -> None:
     assert scaled(["XAUTOCLAIM", "s", "g", "c", "60000", "0-0"])[4] == str(round(60000 * SCALE))
     assert timeout_seconds(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "2500", "STREAMS", "s", ">"]) == 2.5
     assert timeout_seconds(["BRPOP", "q", "0"]) is None
+
+
+def test_idle_times_redis_measures_are_read_back_in_lesson_milliseconds() -> None:
+    real = [["1-0", "alice", round(3000 * SCALE) + 7, 1]]
+    assert in_lesson_time(["XPENDING", "s", "g", "-", "+", "10"], real) == [["1-0", "alice", 3000, 1]]
+    consumers = [["name", "alice", "pending", 1, "idle", round(60000 * SCALE) - 9]]
+    assert in_lesson_time(["XINFO", "CONSUMERS", "s", "g"], consumers) == [
+        ["name", "alice", "pending", 1, "idle", 60000]
+    ]
+    summary = [1, "1-0", "1-0", [["alice", "1"]]]
+    assert in_lesson_time(["XPENDING", "s", "g"], summary) == summary
