@@ -46,9 +46,22 @@ def differences(reference: list[dict[str, Any]], trace: dict[str, Any], engine_n
         command = (record["command"] or {}).get("cli") or record["python"] or record["note"]
         report.append(f"step {number} ({record['actor']}: {command}) differs in {', '.join(fields)}:")
         for name in fields:
-            report.append(f"  {name}:")
-            report.append(f"    real Redis:          {real[name]!r}")
-            report.append(f"    engine on {engine_name + ':':<10} {ours[name]!r}")
+            depth = 1 if name in ("state", "variables", "processes") else 3  # a key or variable is shown whole
+            for path, theirs, mine in _leaves(name, real[name], ours[name], depth):
+                report.append(f"  {path}:")
+                report.append(f"    real Redis:          {theirs!r}")
+                report.append(f"    engine on {engine_name + ':':<10} {mine!r}")
     if later:
         report.append(f"later steps that differ too: {', '.join(map(str, later))}")
     return report
+
+
+def _leaves(path: str, real: Any, ours: Any, depth: int) -> list[tuple[str, Any, Any]]:
+    """The innermost parts that differ (down to `depth`), so a long reply shows only what is wrong with it."""
+    if depth > 0 and isinstance(real, dict) and isinstance(ours, dict) and real.keys() == ours.keys():
+        found: list[tuple[str, Any, Any]] = []
+        for key in real:
+            if real[key] != ours[key]:
+                found.extend(_leaves(f"{path}.{key}", real[key], ours[key], depth - 1))
+        return found
+    return [(path, real, ours)]

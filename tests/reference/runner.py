@@ -133,20 +133,19 @@ def timeout_seconds(argv: Sequence[str]) -> float | None:
     return seconds if seconds > 0 else None
 
 
-def in_lesson_time(argv: Sequence[str], raw: Any, scale: float = SCALE) -> Any:
-    """Idle times Redis measured on its clock, turned back into lesson milliseconds.
+def in_lesson_time(argv: Sequence[str], raw: Any, to_lesson: Callable[[int], int]) -> Any:
+    """The reply with every idle time Redis measured (ms, on its clock) turned into lesson milliseconds.
 
-    Real idle times include a few milliseconds of the runner's own work, so they are given to the
-    whole lesson second: lesson waits that are whole seconds compare exactly. XPENDING's extended
-    form and XINFO CONSUMERS carry them; XINFO STREAM FULL's absolute timestamps are left alone.
+    XPENDING's extended form and XINFO CONSUMERS carry them; XINFO STREAM FULL's absolute
+    timestamps are left alone.
     """
     name = argv[0].upper()
     sub = argv[1].upper() if len(argv) > 1 else ""
     if name == "XPENDING" and len(argv) > 3 and isinstance(raw, list):
-        return [[*e[:2], _lesson_ms(e[2], scale), *e[3:]] if isinstance(e, list) and len(e) == 4 else e for e in raw]
+        return [[*e[:2], _idle(e[2], to_lesson), *e[3:]] if isinstance(e, list) and len(e) == 4 else e for e in raw]
     if name == "XINFO" and sub == "CONSUMERS" and isinstance(raw, list):
         return [
-            [_lesson_ms(v, scale) if i and c[i - 1] in ("idle", "inactive") else v for i, v in enumerate(c)]
+            [_idle(v, to_lesson) if i and c[i - 1] in ("idle", "inactive") else v for i, v in enumerate(c)]
             if isinstance(c, list)
             else c
             for c in raw
@@ -154,10 +153,8 @@ def in_lesson_time(argv: Sequence[str], raw: Any, scale: float = SCALE) -> Any:
     return raw
 
 
-def _lesson_ms(value: Any, scale: float) -> Any:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        return value
-    return round(value / scale / 1000) * 1000
+def _idle(value: Any, to_lesson: Callable[[int], int]) -> Any:
+    return to_lesson(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
 
 
 def parse(client: redis.Redis, argv: Sequence[str], raw: Any) -> Any:
@@ -237,7 +234,8 @@ class ReferenceRun:
         self.url = url
         self.scale = scale
         self.clock = 0.0
-        self.anchor = 0.0
+        # (start, end, lesson clock) of every command step, on the wall clock Redis measures idle times by.
+        self.windows: list[tuple[float, float, float]] = []
         self.actors: dict[str, _Actor] = {}
         self.blocked: list[str] = []  # in the order they blocked
         self.variables = {name: _Variable() for name in walk.variables}
@@ -253,7 +251,6 @@ class ReferenceRun:
                 client = redis.Redis.from_url(url=self.url, decode_responses=True, single_connection_client=True)
                 worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"reference-{name}")
                 self.actors[name] = _Actor(name, client, int(client.client_id()), worker)
-            self.anchor = time.monotonic()
             return [self._step(number, step) for number, step in enumerate(self.walk.steps, 1)]
         finally:
             self._close()
@@ -265,7 +262,7 @@ class ReferenceRun:
         changed: set[str] = set()
         if step.wait:
             self.clock += step.wait
-            self._let_time_pass(self.anchor + self.clock * self.scale)
+            self._let_time_pass(time.monotonic() + step.wait * self.scale)
             due = [a for a in self.blocked if (d := self.actors[a].deadline) is not None and d <= self.clock]
             self._settle("timeout", events, changed, due)
         status, reply = "note", None
@@ -303,8 +300,10 @@ class ReferenceRun:
         assert step.argv is not None
         argv = list(step.argv)
         name = argv[0].upper()
+        started = time.time()
         future = actor.worker.submit(_round_trip, actor.client, scaled(argv, self.scale))
         outcome = self._await(actor, future, argv)
+        self.windows.append((started, time.time(), self.clock))
         if outcome is BLOCKED:
             timeout = timeout_seconds(argv)
             actor.pending, actor.argv, actor.since, actor.assign = future, argv, number, step.assign
@@ -318,9 +317,11 @@ class ReferenceRun:
         raw = outcome
         if name == "EXEC" and isinstance(raw, list):
             queued = actor.queued
-            raw = [in_lesson_time(q, r, self.scale) for q, r in zip(queued, raw, strict=False)] + raw[len(queued) :]
+            raw = [in_lesson_time(q, r, self._lesson_idle) for q, r in zip(queued, raw, strict=False)] + raw[
+                len(queued) :
+            ]
         else:
-            raw = in_lesson_time(argv, raw, self.scale)
+            raw = in_lesson_time(argv, raw, self._lesson_idle)
         if actor.in_multi and name not in ("EXEC", "DISCARD") and raw == "QUEUED":
             actor.queued.append(argv)
             value: Any = raw
@@ -340,6 +341,17 @@ class ReferenceRun:
             self.variables[step.assign] = _Variable(None if isinstance(raw, ResponseError) else value)
             changed.add(step.assign)
         return ("error" if reply["type"] == "error" else "ok"), reply
+
+    def _lesson_idle(self, idle_ms: int) -> int:
+        """An idle time Redis measured, as lesson time: when did the entry's last event happen?
+
+        It happened idle_ms before now, inside one of the steps already run; the lesson idle time is
+        the lesson clock now minus that step's. Steps with waits between them are far apart in real
+        time, so the runner's own milliseconds of work never move an entry to the wrong side of a wait.
+        """
+        at = self.windows[-1][1] - idle_ms / 1000
+        start, end, clock = min(self.windows, key=lambda w: max(w[0] - at, at - w[1], 0.0))
+        return round((self.clock - clock) * 1000)
 
     def _python_step(self, step: Step, changed: set[str]) -> tuple[str, dict[str, Any]]:
         assert step.python is not None

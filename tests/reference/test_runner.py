@@ -101,12 +101,20 @@ def test_lesson_time_is_scaled_in_every_timeout_and_idle_argument() -> None:
     assert timeout_seconds(["BRPOP", "q", "0"]) is None
 
 
-def test_idle_times_redis_measures_are_read_back_in_lesson_milliseconds() -> None:
-    real = [["1-0", "alice", round(3000 * SCALE) + 7, 1]]
-    assert in_lesson_time(["XPENDING", "s", "g", "-", "+", "10"], real) == [["1-0", "alice", 3000, 1]]
-    consumers = [["name", "alice", "pending", 1, "idle", round(60000 * SCALE) - 9]]
-    assert in_lesson_time(["XINFO", "CONSUMERS", "s", "g"], consumers) == [
-        ["name", "alice", "pending", 1, "idle", 60000]
+def test_idle_times_redis_measures_are_handed_to_the_lesson_clock() -> None:
+    def lesson(idle_ms: int) -> int:
+        return idle_ms * 10
+
+    real = [["1-0", "alice", 600, 1]]
+    assert in_lesson_time(["XPENDING", "s", "g", "-", "+", "10"], real, lesson) == [["1-0", "alice", 6000, 1]]
+    consumers = [["name", "alice", "pending", 1, "idle", 12]]
+    assert in_lesson_time(["XINFO", "CONSUMERS", "s", "g"], consumers, lesson) == [
+        ["name", "alice", "pending", 1, "idle", 120]
     ]
     summary = [1, "1-0", "1-0", [["alice", "1"]]]
-    assert in_lesson_time(["XPENDING", "s", "g"], summary) == summary
+    assert in_lesson_time(["XPENDING", "s", "g"], summary, lesson) == summary
+
+
+def test_an_idle_time_is_the_lesson_time_since_the_step_that_delivered_the_entry(real_redis: str) -> None:
+    steps = run(scenario("stream-pending.yaml", "xpending-returns-pending-items"), real_redis)
+    assert [entry[2] for entry in steps[8]["reply"]["value"]] == [3000, 3000, 3000, 3000]
