@@ -39,7 +39,7 @@ from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
 from tutor.replies import error_record, py_repr, reply_record, to_json
 
-SCALE = 0.2  # real seconds per lesson second
+SCALE = 0.25  # real seconds per lesson second
 SETTLE_SECONDS = 5.0  # the longest a reply or a blocked flag may take to show up
 TIMEOUT_GRACE_SECONDS = 1.0  # how late Redis may be in timing out a client (it checks every ~100 ms)
 POLL_SECONDS = 0.002

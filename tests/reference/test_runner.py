@@ -81,7 +81,7 @@ def test_timeouts_happen_in_real_time_and_come_through_redis_py(real_redis: str)
     event = steps[4]["events"]["rd"]
     assert (event["kind"], event["reply"]["type"], event["reply"]["py"]) == ("timeout", "nil", "[]")
     steps = run(scenario("list-pop.yaml", "brpop-timeout"), real_redis)
-    assert steps[1]["events"] == {} and steps[1]["blocked"] == [("rd", 1)]  # 0.5 of its 1 second
+    assert steps[1]["events"] == {} and steps[1]["blocked"] == [("rd", 1)]  # 0.5 of its 1.5 seconds
     assert {actor: (e["kind"], py(e)) for actor, e in steps[2]["events"].items()} == {"rd": ("timeout", "None")}
 
 
