@@ -129,3 +129,11 @@ SHORT_TTL = (
 )
 BAD_TIMEOUT = "{name} needs its timeout as a plain number of seconds (milliseconds for XREAD BLOCK), such as 0 or 1.5"
 PIPELINE_STAGE_OUT_OF_RANGE = "stage {stage} does not exist (the pipeline has stages 1 to {count})"
+PREDICTION_HINT_SHOWS_ANSWER = (
+    "this prediction is asked before step {ask} runs, but its hint opens the table at step {step}, which shows "
+    "the answer; point hint_step at a step before {ask}, or leave it out"
+)
+CORRECTION_SOURCE_NO_LINK = (
+    "a correction's source must be a page the learner can open: give its address (https://...), such as "
+    "the official documentation page, and the experiment with its figures if you measured it"
+)
