@@ -79,7 +79,7 @@ def test_a_broken_edit_keeps_the_last_good_version_then_the_fix_is_swapped_in(fo
     [status] = catalog.status()
     assert not status.up_to_date
     assert [str(p) for p in status.problems] == [
-        f"{file}:6:34: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'"
+        f"{file}:6:34: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS' (did you mean LPUSH?)"
     ]
 
     write(file, FAILS_WHEN_RUN)

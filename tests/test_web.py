@@ -216,7 +216,8 @@ def test_a_broken_lesson_is_not_on_the_public_catalog_and_the_good_one_still_wor
     statuses = {status.source: status for status in app.extensions["tutor.catalog"].status()}
     [problem] = statuses[str(lessons / "broken.yaml")].problems
     assert str(problem) == (
-        f"{lessons / 'broken.yaml'}:7:7: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'"
+        f"{lessons / 'broken.yaml'}:7:7: step_through.steps[0].redis (step 1): "
+        "unknown Redis command 'LPUHS' (did you mean LPUSH?)"
     )
     assert "LPUHS" not in page
     assert "broken.yaml" not in page
