@@ -25,7 +25,7 @@ class Limits:
     questions: int = 50  # per quiz
     choices: int = 12  # per question
     list_items: int = 100  # key moments, concept stages, tips, comparison rows...
-    wait_seconds: int = 86_400
+    wait_seconds: int = 1_000_000_000
     problems_per_file: int = 100
 
 

@@ -6,7 +6,6 @@ them, each tied to the position of the field it is about.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass
 from pathlib import Path as FsPath
@@ -14,6 +13,7 @@ from typing import Any
 
 from tutor import messages
 from tutor.commands import CommandError, parse_cli, spec_for
+from tutor.crossrefs import check_prediction, check_watch, sample_line
 from tutor.limits import LIMITS
 from tutor.model import (
     AnswerFrom,
@@ -253,14 +253,14 @@ def _step_through(raw: dict[str, Any], path: Path, slug: str, title: str, result
     count = len(raw["steps"])
     for index, step_raw in enumerate(raw["steps"]):
         spath = (*path, "steps", index)
-        line = sample_line(step_raw.get("line"), sample, (*spath, "line"), result)
+        line = sample_line(step_raw.get("line"), sample, (*spath, "line"), result.problem)
         steps.append(_step(step_raw, spath, actors, variables, processes, result, line))
         if isinstance(step_raw.get("stage"), int) and step_raw["stage"] > len(flow):
             result.problem(
                 (*spath, "stage"),
                 messages.STAGE_OUT_OF_RANGE.format(stage=step_raw["stage"], count=len(flow)),
             )
-    _check_watch(watch, steps, (*path, "watch"), result)
+    check_watch(watch, steps, (*path, "watch"), result.problem)
 
     moments = []
     for index, moment in enumerate(raw.get("key_moments", ())):
@@ -293,61 +293,6 @@ def _step_through(raw: dict[str, Any], path: Path, slug: str, title: str, result
 
 def _unknown_actor(name: str, actors: tuple[str, ...]) -> str:
     return messages.UNKNOWN_ACTOR.format(name=name, known=", ".join(actors))
-
-
-def sample_line(raw: Any, sample: Code | None, path: Path, result: Loaded) -> int | None:
-    """The sample line a step's `line:` names: a number, or text found on exactly one line.
-
-    A number is only range-checked by position, so it must at least land on code: a blank or
-    comment-only line is almost always a line number gone stale after the sample was edited.
-    """
-    if raw is None or not isinstance(raw, int | str):
-        return None
-    if sample is None:
-        result.problem(path, messages.LINE_WITHOUT_SAMPLE)
-        return None
-    lines = sample.code.splitlines()
-    if isinstance(raw, str):
-        found = [number for number, text in enumerate(lines, 1) if raw in text]
-        if not found:
-            result.problem(path, messages.LINE_TEXT_NOT_FOUND.format(text=raw))
-            return None
-        if len(found) > 1:
-            listed = ", ".join(map(str, found))
-            result.problem(path, messages.LINE_TEXT_AMBIGUOUS.format(text=raw, count=len(found), lines=listed))
-            return None
-        return found[0]
-    if raw > len(lines):
-        result.problem(path, messages.LINE_OUT_OF_RANGE.format(line=raw, count=len(lines)))
-        return None
-    text = lines[raw - 1].strip()
-    if not text:
-        result.problem(path, messages.LINE_BLANK.format(line=raw))
-    elif text.startswith(_COMMENTS):
-        result.problem(path, messages.LINE_COMMENT.format(line=raw, text=text))
-    return raw
-
-
-_COMMENTS = ("#", "//", "--")
-
-
-def _check_watch(watch: tuple[str, ...], steps: list[Step], path: Path, result: Loaded) -> None:
-    """A watched key that no step's command names is a typo, or a column that never changes."""
-    used: dict[str, None] = {}
-    for step in steps:
-        if step.argv is None:
-            continue
-        try:
-            positions = spec_for(step.argv).keys(list(step.argv))
-        except CommandError:
-            positions = list(range(len(step.argv)))  # already reported; any argument may be the key
-        used.update((step.argv[i], None) for i in positions if i < len(step.argv))
-    for index, key in enumerate(watch):
-        if key not in used:
-            close = difflib.get_close_matches(key, list(used), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
-            known = ", ".join(used) or "none"
-            result.problem((*path, index), messages.WATCH_UNUSED.format(name=key, hint=hint, known=known))
 
 
 def _check_step_number(result: Loaded, path: Path, step: int, count: int, allow_zero: bool = False) -> None:
@@ -434,7 +379,7 @@ def _quiz(
         if "answer_from" in q:
             spec = q["answer_from"]
             apath = (*qpath, "answer_from")
-            _check_prediction(q, spec, apath, slug, result)
+            check_prediction(q, spec, apath, slug, result.problem)
             if step_count is not None and "walkthrough" not in spec:
                 _check_step_number(result, (*apath, "step"), spec["step"], step_count, allow_zero=True)
                 if "key" in spec and spec["key"] not in watch:
@@ -476,22 +421,6 @@ def _quiz(
 
 
 _LINK = re.compile(r"https?://\S")  # a correction's source must hold an address the learner can open
-
-
-def _check_prediction(q: dict[str, Any], spec: dict[str, Any], path: Path, slug: str | None, result: Loaded) -> None:
-    """A prediction asked before step N is answered by step N: the page then says "Step N shows it".
-
-    An earlier step would show the answer before the question is asked; a later one, or another
-    step-through, is not what the learner sees when the page says so.
-    """
-    ask = q.get("ask_before_step")
-    if ask is None:
-        return
-    other = spec.get("walkthrough")
-    if other is not None and other != slug:
-        result.problem((*path, "walkthrough"), messages.PREDICTION_OTHER_WALK.format(ask=ask, other=other))
-    elif spec["step"] != ask:
-        result.problem((*path, "step"), messages.PREDICTION_ANSWER_STEP.format(ask=ask, step=spec["step"]))
 
 
 def _performance(raw: dict[str, Any], path: Path, result: Loaded) -> Performance:

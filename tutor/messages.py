@@ -172,7 +172,6 @@ PREDICTION_OTHER_WALK = (
     "but answer_from reads step-through '{other}'"
 )
 DUPLICATE_SLUG = "slug '{slug}' is used by two step-throughs"
-SLUG_REQUIRED = "every step-through after the first needs a slug:"
 TOO_MANY = "{what}: at most {limit} allowed, got {count}"
 
 # execution

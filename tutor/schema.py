@@ -347,7 +347,11 @@ _PERFORMANCE = _object(
                 {
                     "claim": _text("What the source material claims."),
                     "truth": _text("What is true."),
-                    "source": _text("Where a learner can check it: text holding an http(s) address."),
+                    "source": {
+                        **_text("Where a learner can check it: text with a link (http:// or https://)."),
+                        "pattern": r"https?://\S",
+                        "errorMessage": messages.CORRECTION_SOURCE_NO_LINK,
+                    },
                 },
                 ["claim", "truth", "source"],
             ),

@@ -82,7 +82,7 @@ def _describe(error: ValidationError) -> list[tuple[Path, str]]:
     path: Path = tuple(error.absolute_path)
     kind = error.validator
     rule = error.schema if isinstance(error.schema, dict) else {}
-    if kind in ("anyOf", "oneOf", "not", "contains") and "errorMessage" in rule:
+    if kind in ("anyOf", "oneOf", "not", "contains", "pattern") and "errorMessage" in rule:
         at = rule.get("x-at")
         return [((*path, at) if at else path, rule["errorMessage"])]
     if kind == "additionalProperties":
