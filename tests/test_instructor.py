@@ -183,6 +183,7 @@ def test_logout_ends_the_session_and_needs_its_token(logged_in: FlaskClient) -> 
     assert logged_in.get("/instructor").status_code == 200
     response = logged_in.post("/instructor/logout", data={"csrf": csrf_of(page)})
     assert response.status_code == 303
+    assert messages.INSTRUCTOR_LOGGED_OUT in logged_in.get(response.headers["Location"]).get_data(as_text=True)
     assert logged_in.get("/instructor").status_code == 303
     # the old page's token died with the session: it cannot log anyone out or in again
     assert logged_in.post("/instructor/logout", data={"csrf": csrf_of(page)}).status_code == 303

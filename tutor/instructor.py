@@ -111,7 +111,8 @@ def login() -> ResponseReturnValue:
     if request.method == "GET":
         if auth.current() is not None:
             return redirect(target, 303)
-        return render_template("instructor/login.html", csrf=auth.csrf_token(), next=target, error=None)
+        notice = messages.INSTRUCTOR_LOGGED_OUT if request.args.get("out") else None
+        return render_template("instructor/login.html", csrf=auth.csrf_token(), next=target, error=None, notice=notice)
     _require_csrf()
     name = request.form.get("name", "")
     outcome = accounts.login(progress.store(), name, request.form.get("password", ""), _client_address(), _throttle())
