@@ -1,6 +1,7 @@
 """The instructor's live preview in chromium: save the lesson file and the open preview updates by
 itself (htmx polling under the site's CSP), staying at its step; problems appear beside it while the
-file is broken. Also: the login by keyboard, and screenshots of every instructor page at 1440 and 375 px.
+file is broken. Also: the login by keyboard, and every instructor page at 1440 and 375 px: a screenshot,
+no sideways scrolling on phones, no axe-core violation.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tutor.progress import SqlStore
 from tutor.records import Answer
 
 from .conftest import _wait_for_port
+from .test_axe import axe_here
 from .support import LiveServer, new_context
 
 pytestmark = pytest.mark.browser
@@ -193,6 +195,7 @@ def test_instructor_page_screenshots(
         page.screenshot(path=str(target), full_page=True)
         assert target.read_bytes()[:8] == PNG
         assert page.evaluate("window.__csp") == []
+        assert axe_here(page, f"{SHOTS[kind]} at {width} px") == ""
         if width == 375:
             scroll, inner = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
             assert scroll <= inner + 1, f"{SHOTS[kind]} scrolls sideways at 375 px ({scroll} > {inner})"
