@@ -20,8 +20,8 @@ from tutor.progress import SqlStore
 from tutor.records import Answer
 
 from .conftest import _wait_for_port
-from .test_axe import axe_here
 from .support import LiveServer, new_context
+from .test_axe import axe_here
 
 pytestmark = pytest.mark.browser
 
