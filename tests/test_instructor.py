@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from flask import Flask
 from flask.testing import FlaskClient
 from markupsafe import escape
@@ -490,7 +491,7 @@ def test_the_poll_answers_204_until_the_file_changes_then_the_new_preview(
     assert changed.status_code == 200
     assert "The producer queues an urgent job" in fragment
     assert "Step 1 of 2" in fragment  # it stays at the step the page's address is at
-    assert 'id="preview-news"' in fragment and 'hx-swap-oob="true"' in fragment
+    assert '<p hx-swap-oob="innerHTML:#preview-news">Updated at ' in fragment  # said in the live region
     new_poll = _poll_url(fragment)
     assert new_poll != poll and logged_in.get(new_poll, headers=headers).status_code == 204
 
@@ -499,6 +500,16 @@ def test_the_poll_answers_204_until_the_file_changes_then_the_new_preview(
 def test_the_preview_of_a_file_not_in_the_folder_is_a_404(logged_in: FlaskClient, name: str) -> None:
     response = logged_in.get(f"/instructor/preview/{name}")
     assert response.status_code == 404
+
+
+def test_an_instructor_page_uses_one_database_connection(app: Flask, logged_in: FlaskClient) -> None:
+    events: list[str] = []
+    pool = app.extensions["tutor.db"].pool
+    sqlalchemy.event.listen(pool, "checkout", lambda *_: events.append("out"))
+    sqlalchemy.event.listen(pool, "checkin", lambda *_: events.append("in"))
+    for path in ("/instructor", "/instructor/results", "/instructor/csv"):
+        assert logged_in.get(path).status_code == 200
+    assert events == ["out", "in"] * 3  # the login check and the page share the request's store
 
 
 def test_instructor_pages_carry_the_site_policy_and_no_inline_script_or_style(logged_in: FlaskClient) -> None:
