@@ -168,7 +168,10 @@ def test_after_login_the_page_asked_for_opens(app: Flask) -> None:
     assert page.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/lessons/", "/\\evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    ["https://evil.example/", "//evil.example/x", "/lessons/", "/\\evil.example", "/instructor\r\nSet-Cookie: a=b"],
+)
 def test_login_never_redirects_outside_the_area(app: Flask, target: str) -> None:
     client = app.test_client()
     token = csrf_of(client.get("/instructor/login").get_data(as_text=True))

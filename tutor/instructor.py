@@ -30,6 +30,7 @@ from tutor.web import backend, catalog, fail, render
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 
 _STEP = re.compile(r"[0-9]{1,6}")
+_LOCAL = re.compile(r"/instructor(/[^\s\x00-\x1f\x7f\\?#]*)?(\?[^\s\x00-\x1f\x7f\\#]*)?")  # a path of this area: no host, no control bytes
 TRY_LIMIT = 512
 
 
@@ -75,7 +76,7 @@ def _private(response: Response) -> Response:
 
 def _safe_next(target: str | None) -> str:
     """Where to go after logging in: a path inside /instructor, never another site."""
-    if target and target.startswith("/instructor") and not target.startswith("//") and "\\" not in target:
+    if target and _LOCAL.fullmatch(target):
         return target
     return url_for("instructor.index")
 
