@@ -30,7 +30,8 @@ from tutor.web import backend, catalog, fail, render
 bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 
 _STEP = re.compile(r"[0-9]{1,6}")
-_LOCAL = re.compile(r"/instructor(/[^\s\x00-\x1f\x7f\\?#]*)?(\?[^\s\x00-\x1f\x7f\\#]*)?")  # a path of this area: no host, no control bytes
+# A path of this area to return to after the login: no host, no backslash, no control bytes.
+_LOCAL = re.compile(r"/instructor(/[^\s\x00-\x1f\x7f\\?#]*)?(\?[^\s\x00-\x1f\x7f\\#]*)?")
 TRY_LIMIT = 512
 
 
