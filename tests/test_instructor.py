@@ -20,7 +20,7 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 from sqlalchemy import func, select
 
-from tutor import accounts, create_app, messages
+from tutor import accounts, create_app, db, messages
 from tutor.cli import main
 from tutor.progress import SqlStore
 
@@ -393,6 +393,20 @@ def test_passwords_are_stored_as_scrypt_hashes_with_werkzeugs_default_cost(
         ).scalar_one()
     assert stored.startswith("scrypt:32768:8:1$") and PASSWORD not in stored
     assert accounts.login(_store(app), "grace", PASSWORD, "192.0.2.1").account is not None
+
+
+def test_migration_0002_adds_the_account_tables_to_a_database_with_progress(database_url: str) -> None:
+    engine = db.make_engine(database_url)
+    try:
+        assert db.upgrade(engine, "0001") == "0001"
+        SqlStore(engine, keep=False).record_step("learner-" + "x" * 32, "queue", "main", 2)
+        assert db.upgrade(engine) == "0002" == db.head()
+        store = SqlStore(engine, keep=False)
+        assert store.steps("learner-" + "x" * 32, "queue")["main"].furthest == 2  # progress kept
+        accounts.add(store, "ada", PASSWORD)
+        assert [a.name for a in accounts.listed(store)] == ["ada"]
+    finally:
+        engine.dispose()
 
 
 # --- the status of every lesson file -----------------------------------------------------------------
