@@ -10,7 +10,7 @@ from flask import Flask
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the site: configuration from the environment, overridden by `config`."""
-    from tutor import api, learner, progress, quiz_views, views, web
+    from tutor import api, console_views, learner, progress, quiz_views, views, web
     from tutor.config import load_config
 
     root = __import__("pathlib").Path(__file__).resolve().parent.parent
@@ -27,4 +27,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     quiz_views.init_app(app)
+    console_views.init_app(app)
     return app

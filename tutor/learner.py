@@ -46,4 +46,5 @@ def csrf_ok(token: str | None) -> bool:
     """True when a submitted token belongs to this learner and this site."""
     if not token or current(create=False) is None:
         return False
-    return hmac.compare_digest(token, csrf_token())
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str, which would be a 500.
+    return hmac.compare_digest(token.encode("utf-8", "surrogatepass"), csrf_token().encode())
