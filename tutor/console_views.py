@@ -149,12 +149,12 @@ def command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     line = form.get("command", "")
     if not learner.csrf_ok(form.get("csrf")):
         return _refuse(lesson, walk, who, step, 400, messages.LEARNER_BAD_CSRF, line)
-    do = form.get("do", "run")
+    do, _, named = form.get("do", "run").partition(":")
     entries = saved(lesson, walk, who)
     if do == "back":
         runstore.store().delete(who, lesson.id, walk.slug)
         return _done(lesson, walk, who, step, [])
-    actor = form.get("actor", "")
+    actor = named if do in ("crash", "restart") else form.get("actor", "")
     if actor not in walk.actors:
         return _refuse(lesson, walk, who, step, 400, messages.TRY_UNKNOWN_ACTOR.format(known=", ".join(walk.actors)))
     try:
@@ -279,7 +279,7 @@ def _answer(
     context = _page_context(lesson, walk, who, step, entries)
     console = context["console"]
     console.update(output={"kind": kind, "text": text}, line=line, status=status)
-    if request.form.get("actor") in walk.actors:
+    if request.form.get("actor") in walk.actors and request.form.get("do", "run") == "run":
         console["actor"] = request.form["actor"]
     return render("step_through.html", "_stepper.html", **context), status
 
