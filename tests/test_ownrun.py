@@ -114,7 +114,10 @@ def test_the_console_continues_the_lesson_and_the_page_says_it_is_your_run(
     html = page(client, 4)
     assert "This is your run" in html
     assert "('queue', 'world')" in row(html, 4) and "Blocks waiting" not in row(html, 4)
-    assert "Step 4, reply: the lesson's run gives <code>blocks waiting</code>, yours <code>('queue', 'world')</code>" in html
+    assert (
+        "Step 4, reply: the lesson's run gives <code>blocks waiting</code>, yours <code>('queue', 'world')</code>"
+        in html
+    )
 
 
 def test_your_run_survives_a_reload_and_another_app_process_serves_it_the_same(app: Flask) -> None:
@@ -122,7 +125,9 @@ def test_your_run_survives_a_reload_and_another_app_process_serves_it_the_same(a
     assert send(client, 3, "LPUSH queue world")[0] == 200
     first = row(page(client, 4), 4)
     # A second app on the same database, as a second process would be: the cookie is all the learner brings.
-    other = create_app({**{k: app.config[k] for k in ("TUTOR_LESSONS", "TUTOR_DATABASE", "SECRET_KEY")}, "TESTING": True})
+    other = create_app(
+        {**{k: app.config[k] for k in ("TUTOR_LESSONS", "TUTOR_DATABASE", "SECRET_KEY")}, "TESTING": True}
+    )
     other_client = other.test_client()
     cookie = client.get_cookie("session")
     assert cookie is not None
@@ -234,15 +239,21 @@ def test_a_damaged_or_forged_share_link_is_a_400_with_a_message(client: FlaskCli
 def test_the_log_round_trips_and_every_load_is_validated_again() -> None:
     walk = broker_walk()
     entries = [
-        ownrun.Entry(3, "producer", argv=("LPUSH", "queue", "wörld \"x\"")),
+        ownrun.Entry(3, "producer", argv=("LPUSH", "queue", 'wörld "x"')),
         ownrun.Entry(4, "consumer", "crash"),
         ownrun.Entry(4, "consumer", "restart"),
         ownrun.Entry(4, "producer", "wait", seconds=5),
     ]
     assert ownrun.loads(ownrun.dumps(entries), walk) == entries
     assert ownrun.from_token(ownrun.to_token(entries), walk) == entries
-    for bad in ('[[1,"nobody","run",["PING"]]]', '[[99,"producer","run",["PING"]]]', '[[1,"producer","run",["KEYS","*"]]]',
-                '[[1,"producer","wait",0]]', '{"a":1}', "[[true,\"producer\",\"crash\",[]]]"):
+    for bad in (
+        '[[1,"nobody","run",["PING"]]]',
+        '[[99,"producer","run",["PING"]]]',
+        '[[1,"producer","run",["KEYS","*"]]]',
+        '[[1,"producer","wait",0]]',
+        '{"a":1}',
+        '[[true,"producer","crash",[]]]',
+    ):
         with pytest.raises(ownrun.RunError):
             ownrun.loads(bad, walk)
 

@@ -222,7 +222,10 @@ def _fault_step(state: _Run, number: int, step: Step, record: dict[str, Any], ch
             changed.add(waiting.assign)
         state.in_multi.discard(actor)
         state.queued.pop(actor, None)
-        state.clients[actor].close()
+        client = state.clients[actor]
+        if client.connection is not None:
+            client.connection.disconnect()  # the socket itself: a pool must not hand it out again
+        client.close()
         state.crashed[actor] = number
         if actor in state.walk.processes:
             state.memory[actor] = {name: initial_value(v) for name, v in state.walk.processes[actor].items()}
