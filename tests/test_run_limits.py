@@ -19,14 +19,13 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
+from test_ownrun import LESSONS, console_output, send
 
 from tutor import create_app, engine
 from tutor.backend import Backend
 from tutor.guard import LimitExceeded, RunGuard, RunLimits
 from tutor.model import Step, StepThrough
 from tutor.replies import py_repr
-
-from test_ownrun import LESSONS, console_output, send
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -192,7 +191,8 @@ class Killer:
         if Killer.calls == 3:
             os.kill(os.getpid(), signal.SIGKILL)  # killed mid-run: no finally, no cleanup
 
-steps = tuple(Step(actor="a", action=l, path=(), argv=tuple(l.split())) for l in ("RPUSH q a", "SET k v", "HSET h f v", "PING"))
+lines = ("RPUSH q a", "SET k v", "HSET h f v", "PING")
+steps = tuple(Step(actor="a", action=line, path=(), argv=tuple(line.split())) for line in lines)
 walk = StepThrough(slug="t", title="t", path=(), actors=("a",), steps=steps, watch=("q", "k", "h"))
 engine.run(walk, Backend(sys.argv[1]), "t", guard=Killer(), key_ttl=float(sys.argv[2]))
 """
