@@ -14,6 +14,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
+from redis.exceptions import RedisError
 
 from tutor import engine, learner, messages, ownrun, quiz_views, runstore, views
 from tutor.cli_help import help_text
@@ -65,8 +66,24 @@ def own_run(
     if not entries:
         return lesson_trace, _console(lesson, walk, step, [], lesson_trace, lesson_trace)
     active = ownrun.upto(entries, step)
-    yours = engine.run(walk, backend(), lesson.id, upto=step, inserts=ownrun.inserts(active), key_ttl=ttl)
+    try:
+        yours = engine.run(walk, backend(), lesson.id, upto=step, inserts=ownrun.inserts(active), key_ttl=ttl)
+    except Exception as error:  # a later lesson step the engine cannot run on this state: show the lesson's
+        current_app.logger.exception("a saved run could not be replayed")
+        console = _console(lesson, walk, step, [], lesson_trace, lesson_trace)
+        console["output"] = {
+            "kind": "error",
+            "text": "(error) " + messages.RUN_CANNOT_CONTINUE.format(error=_said(error)),
+        }
+        return lesson_trace, console
     return yours, _console(lesson, walk, step, entries, yours, lesson_trace)
+
+
+def _said(error: Exception) -> str:
+    """What to tell the learner about a fault: Redis's own words, or only what kind of fault it was."""
+    if isinstance(error, RedisError):
+        return str(error)
+    return messages.RUN_ENGINE_FAULT.format(kind=type(error).__name__)
 
 
 def _console(
@@ -180,7 +197,7 @@ def command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
         return _refuse(lesson, walk, who, step, 422, str(error), line, entries)
     except Exception as error:  # a backend fault on an odd command: the learner gets a 4xx, the log the rest
         current_app.logger.exception("console command failed")
-        return _refuse(lesson, walk, who, step, 422, messages.RUN_FAILED.format(error=error), line, entries)
+        return _refuse(lesson, walk, who, step, 422, messages.RUN_FAILED.format(error=_said(error)), line, entries)
     if refusal is not None:
         return _refuse(lesson, walk, who, step, 409, refusal, line, entries)
     runstore.store().put(who, lesson.id, walk.slug, ownrun.dumps(candidate))

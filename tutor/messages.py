@@ -153,6 +153,11 @@ RUN_MEMORY = "your run may use at most {limit} bytes of Redis memory; this comma
 RUN_BODY_TOO_LARGE = "the form is too large: at most {limit} bytes"
 RUN_BAD_SECONDS = "let between 1 and {limit} seconds pass"
 RUN_UNKNOWN_DO = "unknown console action; use the buttons, or type a Redis command"
-RUN_FAILED = "Redis could not run this command in your run: {error}"
+RUN_FAILED = "this command could not run in your run: {error}"
+RUN_ENGINE_FAULT = "the site could not run it on this state ({kind}); try another command"
+RUN_CANNOT_CONTINUE = (
+    "the lesson cannot go on from your run at this step ({error}); this is the lesson's run: "
+    "go back a step, or go back to the lesson's run"
+)
 HELP_UNKNOWN = "no help for '{name}': type HELP to list the commands your run allows"
 HELP_INTRO = "Commands your run allows (HELP <command> shows its syntax):"
