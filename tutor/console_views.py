@@ -19,7 +19,7 @@ from redis.exceptions import RedisError
 from tutor import engine, learner, messages, ownrun, quiz_views, runstore, views
 from tutor.cli_help import help_text
 from tutor.commands import CommandError, parse_cli
-from tutor.guard import LimitExceeded, RunGuard, RunLimits
+from tutor.guard import LimitExceeded, RunGuard, RunLimits, check_stated_sizes
 from tutor.model import Lesson, StepThrough
 from tutor.stepper import stepper_context
 from tutor.web import backend, is_fragment_request, render, step_url
@@ -177,10 +177,13 @@ def command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     try:
         entry = _entry(do, step, actor, line, form.get("seconds", ""))
         ownrun.check_entry(entry, walk)
+        check_stated_sizes(limits(), entry.argv)  # SETRANGE k 536870911 x: refused before any replay
     except _Help as help_:
         return _answer(lesson, walk, who, step, entries, 200, help_.text, "help", line)
     except ownrun.RunError as error:
         return _refuse(lesson, walk, who, step, 422, str(error), line, entries)
+    except LimitExceeded as limit:
+        return _refuse(lesson, walk, who, step, limit.status, str(limit), line, entries)
     if len(entries) >= limits().commands_per_run:
         return _refuse(lesson, walk, who, step, 429, messages.RUN_TOO_MANY_COMMANDS.format(limit=len(entries)), line)
     per_minute = limits().commands_per_minute

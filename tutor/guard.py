@@ -8,6 +8,7 @@ is refused whole, and since a run is only ever its log, refusing means not savin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,6 @@ class LimitExceeded(Exception):
         self.status = status
 
 
-_GROWS_STRING = {"APPEND", "SETRANGE"}
 _SIZE_OF = {"list": "LLEN", "set": "SCARD", "zset": "ZCARD", "hash": "HLEN", "stream": "XLEN"}
 _OVERHEAD = 48  # bytes per element an estimate adds for Redis's own bookkeeping
 
@@ -52,23 +52,11 @@ class RunGuard:
 
     def before(self, observer: redis.Redis, sent: list[str]) -> None:
         """Refuse a command whose stated sizes would make a value too large, before it is sent."""
-        limit = self.limits.value_bytes
-        for arg in sent[1:]:
-            size = len(arg.encode("utf-8", "surrogatepass"))
-            if size > limit:
-                raise LimitExceeded(messages.RUN_VALUE_TOO_LARGE.format(limit=limit, size=size))
-        name = sent[0].upper()
-        if name in _GROWS_STRING and len(sent) >= 3:
-            value = len(sent[-1].encode("utf-8", "surrogatepass"))
-            if name == "SETRANGE":
-                offset = _integer(sent[2])
-                if offset is None or offset < 0 or len(sent) != 4:
-                    return  # Redis answers with its own error
-                size = offset + value
-            else:
-                size = _strlen(observer, sent[1]) + value
-            if size > limit:
-                raise LimitExceeded(messages.RUN_VALUE_TOO_LARGE.format(limit=limit, size=size))
+        check_stated_sizes(self.limits, sent)
+        if sent[0].upper() == "APPEND" and len(sent) == 3:
+            size = _strlen(observer, sent[1]) + len(sent[2].encode("utf-8", "surrogatepass"))
+            if size > self.limits.value_bytes:
+                raise LimitExceeded(messages.RUN_VALUE_TOO_LARGE.format(limit=self.limits.value_bytes, size=size))
 
     def after(self, observer: redis.Redis, keys: set[str]) -> None:
         """Read the sizes of the keys a step named: elements per key, then the run's memory."""
@@ -94,6 +82,21 @@ class RunGuard:
             used = observer.execute_command("MEMORY", "USAGE", key, "SAMPLES", "0")
             return int(used or 0)
         return _estimate(observer, key, kind)
+
+
+def check_stated_sizes(limits: RunLimits, argv: Sequence[str]) -> None:
+    """The sizes a command states itself (its arguments, a SETRANGE offset): no Redis needed to refuse it."""
+    limit = limits.value_bytes
+    for arg in argv[1:]:
+        size = len(arg.encode("utf-8", "surrogatepass"))
+        if size > limit:
+            raise LimitExceeded(messages.RUN_VALUE_TOO_LARGE.format(limit=limit, size=size))
+    if argv and argv[0].upper() == "SETRANGE" and len(argv) == 4:
+        offset = _integer(argv[2])
+        if offset is not None and offset >= 0:  # otherwise Redis answers with its own error
+            size = offset + len(argv[3].encode("utf-8", "surrogatepass"))
+            if size > limit:
+                raise LimitExceeded(messages.RUN_VALUE_TOO_LARGE.format(limit=limit, size=size))
 
 
 def _estimate(observer: redis.Redis, key: str, kind: str) -> int:
