@@ -266,3 +266,12 @@ def test_a_share_token_that_inflates_to_a_huge_log_is_refused_without_inflating_
     assert len(bomb) < ownrun.MAX_TOKEN_CHARS
     with pytest.raises(ownrun.RunError):
         ownrun.from_token(bomb, broker_walk())
+
+
+@pytest.mark.parametrize("path", [CONSOLE, "/lessons/redis-broker/step-through/try"])
+def test_a_non_ascii_csrf_value_is_a_400_not_a_500(client: FlaskClient, path: str) -> None:
+    client.get(PAGE)
+    data = {"csrf": "jeton-é-✓", "step": "1", "actor": "producer", "command": "PING"}
+    response = client.post(path, data=data, headers={"HX-Request": "true"})
+    assert response.status_code == 400
+    assert "this form has expired" in _text(response.get_data(as_text=True))
