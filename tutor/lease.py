@@ -9,6 +9,10 @@ Of the allowed commands only EXPIRE, PERSIST and RENAME can see or carry an expi
 OBJECT ... are refused), so before one of them runs on a leased key the lease is lifted
 (PERSIST), and afterwards any key left without an expiry is leased again. A key the author gave
 an expiry keeps it untouched: it is only leased again if that expiry is removed.
+
+Known limit: lifting a lease is a PERSIST, a write, so a client that WATCHes a leased key and
+then queues EXPIRE, PERSIST or RENAME on it inside MULTI sees its EXEC fail where Redis would run
+it. No lesson does that today; the reference tier would show it if one did.
 """
 
 from __future__ import annotations

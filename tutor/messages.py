@@ -142,7 +142,6 @@ RUN_BLOCKED_ACTOR = (
     "actor, let time pass, or crash {actor}"
 )
 RUN_BAD_TOKEN = "this shared run cannot be read: the link is damaged or was made for another lesson"
-RUN_BAD_ENTRY = "the run has a step that cannot be replayed: {what}"
 RUN_TOO_MANY_COMMANDS = (
     "your run has {limit} commands, the most one run may have; go back to the lesson's run to start again"
 )
