@@ -275,3 +275,44 @@ def test_a_non_ascii_csrf_value_is_a_400_not_a_500(client: FlaskClient, path: st
     response = client.post(path, data=data, headers={"HX-Request": "true"})
     assert response.status_code == 400
     assert "this form has expired" in _text(response.get_data(as_text=True))
+
+
+def test_crashing_the_waiting_consumer_leaves_step_5s_push_in_the_queue(client: FlaskClient) -> None:
+    status, html = send(client, 4, do="crash:consumer")
+    assert status == 200
+    assert "consumer's process is killed" in html and "Restart consumer" in html
+    html = page(client, 5)
+    assert "['world']" in row(html, 5) and "unblocked" not in row(html, 5)
+    assert "Step 5, 'queue': the lesson's run gives <code>(none)</code>, yours <code>['world']</code>" in html
+    status, html = send(client, 5, do="restart:consumer")
+    assert status == 200 and "consumer starts again with a new connection" in html
+    status, html = send(client, 5, "BRPOP queue 0", actor="consumer")
+    assert status == 200 and "('queue', 'world')" in html.split('id="console-log"')[1]
+
+
+def test_crashing_an_actor_twice_is_a_409_in_place(client: FlaskClient) -> None:
+    assert send(client, 1, do="crash:consumer")[0] == 200
+    status, html = send(client, 1, do="crash:consumer")
+    assert status == 409 and "consumer's process was killed" in console_output(html)
+    status, html = send(client, 1, "LLEN queue", actor="consumer")
+    assert status == 409 and "restart consumer first" in console_output(html)
+
+
+def test_a_saved_run_the_engine_cannot_continue_shows_the_lessons_run_with_a_message(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = app.test_client()
+    assert send(client, 3, "LPUSH queue world")[0] == 200
+    real_run = engine.run
+
+    def failing_for_runs_with_inserts(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        if kwargs.get("inserts"):
+            raise AttributeError("'list' object has no attribute 'irange'")
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(engine, "run", failing_for_runs_with_inserts)
+    response = client.get(f"{PAGE}?step=4")
+    html = _text(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert "the lesson cannot go on from your run at this step" in console_output(html)
+    assert "irange" not in html and "Blocks waiting" in row(html, 4)
