@@ -5,9 +5,10 @@ key gets a *lease*: an expiry the engine sets when the key appears, that Redis i
 run is remade from its log on every request, so each use of a run leases its keys afresh.
 
 The learner must not see it: a key the author never gave an expiry must still look persistent.
-Of the allowed commands only EXPIRE, PERSIST and RENAME can see or carry an expiry (TTL, PTTL,
-OBJECT ... are refused), so before one of them runs on a leased key the lease is lifted
-(PERSIST), and afterwards any key left without an expiry is leased again. A key the author gave
+Of the allowed commands only EXPIRE, PEXPIRE, PERSIST, RENAME, GETEX and the SET family can see,
+set or carry an expiry (TTL, PTTL, OBJECT ... are refused), so before one of them runs on a
+leased key the lease is lifted (PERSIST), and afterwards any key left without an expiry is
+leased again. A key the author gave
 an expiry keeps it untouched: it is only leased again if that expiry is removed.
 
 Known limit: lifting a lease is a PERSIST, a write, so a client that WATCHes a leased key and
@@ -22,7 +23,8 @@ from collections.abc import Iterable
 import redis
 
 DEFAULT_TTL_SECONDS = 600.0
-_SEES_EXPIRY = {"EXPIRE": 1, "PERSIST": 1, "RENAME": 2}  # command -> how many key arguments follow it
+# Commands that read, set or move a key's expiry -> how many of their first arguments are keys.
+_SEES_EXPIRY = {"EXPIRE": 1, "PEXPIRE": 1, "PERSIST": 1, "RENAME": 2, "GETEX": 1, "SET": 1, "SETEX": 1, "PSETEX": 1}
 
 
 class Lease:
