@@ -326,3 +326,24 @@ def test_every_allowed_command_has_one_line_of_help() -> None:
     for name in COMMANDS:
         text = help_text(["HELP", name.lower()])
         assert text.split()[0] == name and "\n" not in text
+
+
+@pytest.mark.real_redis
+def test_console_commands_cannot_reach_the_apps_own_keys(redis_app: Flask, real_redis: str) -> None:
+    import redis
+
+    client = redis_app.test_client()
+    client.get(f"{PAGE}?step=1")  # records progress: the app's own keys now exist
+    server = redis.Redis.from_url(real_redis, decode_responses=True)
+    try:
+        before = {key: server.type(key) for key in server.keys("*")}
+        assert before and all(key.startswith("tutor:app:") for key in before)
+        some_key = sorted(before)[0]
+        for command in (f"DEL {some_key}", f"SET {some_key} owned", f"RENAME {some_key} stolen"):
+            assert send(client, 1, command)[0] == 200
+        status, html = send(client, 1, f"TYPE {some_key}")
+        assert status == 200 and html.split('id="console-log"')[1].count(">none</pre>") == 1
+        after = {key: server.type(key) for key in server.keys("*")}
+        assert after == before  # untouched, and no run keys left behind
+    finally:
+        server.close()
