@@ -21,9 +21,8 @@ from flask.typing import ResponseReturnValue
 from tutor import accounts, engine, messages, preview, progress, results
 from tutor import instructor_session as auth
 from tutor.charts import percent, share_chart
-from tutor.commands import CommandError, parse_cli, spec_for
 from tutor.loader import Problem
-from tutor.model import Lesson, Step, StepThrough
+from tutor.model import Lesson, StepThrough
 from tutor.stepper import stepper_context
 from tutor.web import backend, catalog, fail, render
 
@@ -32,7 +31,6 @@ bp = Blueprint("instructor", __name__, url_prefix="/instructor")
 _STEP = re.compile(r"[0-9]{1,6}")
 # A path of this area to return to after the login: no host, no backslash, no control bytes.
 _LOCAL = re.compile(r"/instructor(/[^\s\x00-\x1f\x7f\\?#]*)?(\?[^\s\x00-\x1f\x7f\\#]*)?")
-TRY_LIMIT = 512
 
 
 def init_app(app: Flask) -> None:
@@ -182,7 +180,6 @@ def _preview_context(name: str, slug: str | None, raw_step: str | None) -> dict[
         "preview": shown,
         "name": name,
         "csrf": auth.csrf_token(),
-        "csrf_token": auth.csrf_token,  # the try form of the step view posts here, with this area's token
         "who": g.instructor,
         "walk": None,
         "problems": list(shown.problems),
@@ -201,7 +198,6 @@ def _preview_context(name: str, slug: str | None, raw_step: str | None) -> dict[
         context["poll_url"] = url_for("instructor.poll", name=name, seen=shown.digest, walk=slug)
         return context
     context.update(stepper_context(lesson, walk, trace, step, _preview_url(name, lesson, walk), url))
-    context["csrf_token"] = auth.csrf_token
     context["walks"] = [(w, _preview_url(name, lesson, w)) for w in lesson.step_throughs]
     context["poll_url"] = url_for("instructor.poll", name=name, seen=shown.digest, walk=walk.slug)
     return context
@@ -241,34 +237,6 @@ def poll(name: str) -> ResponseReturnValue:
     response = make_response(render_template("instructor/_preview.html", as_fragment=True, fresh=True, **context))
     response.vary.add("HX-Current-URL")
     return response
-
-
-@bp.post("/preview/<name>/try", defaults={"slug": None})
-@bp.post("/preview/<name>/<slug>/try")
-def preview_try(name: str, slug: str | None) -> ResponseReturnValue:
-    """The step view's "Try it yourself", on the file as it is now (as the learner's, in a run of its own)."""
-    _require_csrf()
-    context = _preview_context(name, slug, request.form.get("step", ""))
-    walk: StepThrough | None = context["walk"]
-    if walk is None:
-        fail(404, messages.INSTRUCTOR_UNKNOWN_FILE.format(name=name))
-    actor = request.form.get("actor", "")
-    if actor not in walk.actors:
-        fail(400, messages.TRY_UNKNOWN_ACTOR.format(known=", ".join(walk.actors)))
-    line = request.form.get("command", "").strip()
-    if not line:
-        fail(400, messages.TRY_EMPTY)
-    if len(line) > TRY_LIMIT:
-        fail(400, messages.TRY_TOO_LONG.format(limit=TRY_LIMIT))
-    try:
-        argv = tuple(parse_cli(line))
-        spec_for(argv)
-    except CommandError as error:
-        fail(400, str(error))
-    mine = Step(actor=actor, action="Your command", path=(), argv=argv)
-    trace = engine.run(walk, backend(), context["lesson"].id, upto=context["step"], extra=[mine])
-    context["tried"] = {"actor": actor, "line": line, "record": trace["extra"][0]}
-    return render("instructor/preview.html", "_try_result.html", **context)
 
 
 # --- results -----------------------------------------------------------------------------------------
