@@ -143,11 +143,12 @@ _REMOVE = (
 UNKNOWN = "unknown"  # a pop may or may not have emptied the key
 
 
-def signals(argv: Sequence[str], result: Any, types: dict[str, str]) -> list[tuple[str, str]]:
+def signals(argv: Sequence[str], result: Any, types: dict[str, str], waited: set[str]) -> list[tuple[str, str]]:
     """The (key, type) signals Redis 7.0 raises running `argv` with this result; updates `types`.
 
-    `types` holds the type of each key somebody waits on, as it was before the command (read from
+    `types` holds the type of each key the command names, as it was before the command (read from
     the server before a single command; carried from one queued command to the next inside EXEC).
+    Only keys in `waited` (somebody waits on them) are signalled.
     """
     if isinstance(result, ResponseError):
         return []
@@ -158,14 +159,18 @@ def signals(argv: Sequence[str], result: Any, types: dict[str, str]) -> list[tup
         return []
     out: list[tuple[str, str]] = []
     seen: set[str] = set()
+    original = dict(types)  # RENAME's destination takes the source's type from before the command
     for index in positions:
         key = argv[index]
-        if key not in types or key in seen:
+        if key in seen:
             continue  # a key named twice (DEL k k, LMOVE k k ...) is one key: no creation
         seen.add(key)
-        old = types[key]
-        new = _effect(name, list(argv), index, result, types)
+        old = types.get(key, UNKNOWN)
+        new = _effect(name, list(argv), index, result, original)
         if new is None:
+            continue
+        types[key] = new
+        if key not in waited:
             continue
         if old == STREAM and new != STREAM:
             out.append((key, STREAM))  # a deleted or overwritten stream (dbDelete/dbOverwrite)
@@ -174,8 +179,7 @@ def signals(argv: Sequence[str], result: Any, types: dict[str, str]) -> list[tup
             out.append((key, new))  # dbAdd
         elif name == "XADD" and new == STREAM:
             out.append((key, STREAM))
-        types[key] = new
-    if name == "XGROUP" and len(argv) > 2 and argv[1].upper() == "DESTROY" and result == 1 and argv[2] in types:
+    if name == "XGROUP" and len(argv) > 2 and argv[1].upper() == "DESTROY" and result == 1 and argv[2] in waited:
         out.append((argv[2], STREAM))
     return out
 

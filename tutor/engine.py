@@ -211,7 +211,7 @@ def _redis_step(
     name = argv[0].upper()
     queueing = actor in state.in_multi and name not in ("EXEC", "DISCARD", "MULTI", "WATCH")
     ran = [sent] if name != "EXEC" else list(state.queued.get(actor, []))
-    before = {} if queueing else _waited_types(state, ran)
+    before = {} if queueing else _types_before(state, ran)
     reply = _send(state, actor, sent, spec.status_reply, queueing)
     raw = reply.pop("_raw", None)
     record.status = "error" if reply["type"] == "error" else "ok"
@@ -234,9 +234,10 @@ def _redis_step(
     if before:
         results = raw if name == "EXEC" else [raw]
         ready = ReadyKeys()
+        waited = _waited(state)
         if isinstance(results, list):
             for command, result in zip(ran, results, strict=False):
-                for key, kind in signals(command, result, before):
+                for key, kind in signals(command, result, before, waited):
                     ready.signal(key, kind, state.blocked.values())
         _serve(state, ready, actor, events, changed)
 
@@ -247,9 +248,18 @@ def _fail(record: StepRecord, message: str, source: str) -> None:
     record.reply = Reply.of(error_record(message))
 
 
-def _waited_types(state: _Run, commands: Iterable[list[str]]) -> dict[str, str]:
-    """The type of each key these commands name that somebody waits on, read before they run."""
-    waited = {key for waiter in state.blocked.values() for key in waiter.keys}
+def _waited(state: _Run) -> set[str]:
+    """Every key somebody waits on."""
+    return {key for waiter in state.blocked.values() for key in waiter.keys}
+
+
+def _types_before(state: _Run, commands: Iterable[list[str]]) -> dict[str, str]:
+    """The type of every key these commands name, read before they run, if they name a waited key.
+
+    Empty when none does: then nothing they do can wake anybody. RENAME's source is read too, since
+    the destination takes its type.
+    """
+    waited = _waited(state)
     if not waited:
         return {}
     named: list[str] = []
@@ -258,7 +268,9 @@ def _waited_types(state: _Run, commands: Iterable[list[str]]) -> dict[str, str]:
             positions = spec_for(command).keys(command)
         except CommandError:
             continue
-        named.extend(command[i] for i in positions if command[i] in waited)
+        named.extend(command[i] for i in positions)
+    if waited.isdisjoint(named):
+        return {}
     keys = list(dict.fromkeys(named))
     return dict(zip(keys, _types(state, keys), strict=True))
 
@@ -499,7 +511,8 @@ def _serve_one(
     """Send the waiter's command, rewritten to the ready key, on its own connection: Redis answers it."""
     argv = waiter.served_argv(key)
     spec = spec_for(argv)
-    before = _waited_types(state, [argv])
+    before = _types_before(state, [argv])
+    waited = _waited(state)
     del state.blocked[waiter.actor]
     state.written.update(argv[i] for i in spec.keys(argv))
     reply = _send(state, waiter.actor, argv, spec.status_reply)
@@ -507,7 +520,7 @@ def _serve_one(
     value = reply.pop("_value", None)
     reply.pop("_source", None)
     _unblocked(state, waiter, Reply.of(reply), value, by, events, changed)
-    for signalled, kind in signals(argv, raw, before):
+    for signalled, kind in signals(argv, raw, before, waited):
         ready.signal(signalled, kind, [*state.blocked.values(), waiter])  # still blocked while it pushes
 
 
