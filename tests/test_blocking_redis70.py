@@ -13,8 +13,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from blocked_clients import Outcome, run_engine, run_real
+
 from tutor.backend import Backend
 
 pytestmark = pytest.mark.real_redis
