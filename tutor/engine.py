@@ -14,6 +14,7 @@ see each other's keys; the trace shows the names the author wrote.
 
 from __future__ import annotations
 
+import copy
 import secrets
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -33,12 +34,23 @@ from tutor.blocking import (
     parse_id,
     signals,
 )
-from tutor.commands import LIST, STREAM, ZSET, Blocking, CommandError, blocking_info, format_cli, spec_for
+from tutor.commands import (
+    LIST,
+    STREAM,
+    ZSET,
+    Blocking,
+    CommandError,
+    blocking_info,
+    format_cli,
+    reply_options,
+    spec_for,
+)
 from tutor.keystates import read_key_states, strip_namespace
 from tutor.limits import LIMITS
 from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
 from tutor.replies import error_record, py_repr, reply_record, to_json
+from tutor.streamclock import StreamClock
 from tutor.trace import (
     TRACE_FORMAT,
     BlockedActor,
@@ -83,6 +95,7 @@ class _Run:
     variables: dict[str, _Variable] = field(default_factory=dict)
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
     clock: float = 0.0
+    streams: StreamClock = field(default_factory=StreamClock)  # consumer-group idle times on lesson time
 
 
 def run(
@@ -315,8 +328,9 @@ def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool
     connection = client.connection
     assert connection is not None
     try:
-        connection.send_command(*sent)
-        raw = connection.read_response()
+        raw = state.streams.exchange(
+            connection, state.observer, sent, state.clock, state.queued.get(actor, []), queueing
+        )
     except ResponseError as error:
         stripped = _strip(state, error)
         return {**error_record(str(stripped)), "_raw": stripped}
@@ -371,9 +385,8 @@ def _parse(client: redis.Redis, sent: Sequence[str], raw: Any) -> Any:
     callback = callback or client.response_callbacks.get(name)
     if callback is None or isinstance(raw, ResponseError):
         return raw
-    options = {"withscores": True} if any(a.upper() == "WITHSCORES" for a in sent) else {}
-    try:
-        return callback(raw, **options)
+    try:  # on a copy: some callbacks (XAUTOCLAIM's) rewrite the reply in place, and raw is shown too
+        return callback(copy.deepcopy(raw), **reply_options(sent))
     except Exception:  # a callback that needs options we cannot know: show the reply as sent
         return raw
 
