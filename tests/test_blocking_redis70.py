@@ -164,6 +164,18 @@ SCENARIOS: dict[str, tuple[Steps, list[str]]] = {
         [("c", "BLPOP k 0.1"), ("c", "wait 0.6")],
         ["k"],
     ),
+    "XREADGROUP BLOCK that times out gives []": (
+        [
+            ("r", "XGROUP CREATE s g $ MKSTREAM"),
+            ("c", "XREADGROUP GROUP g alice BLOCK 100 STREAMS s >"),
+            ("c", "wait 0.6"),
+        ],
+        ["s"],
+    ),
+    "BZPOPMIN that times out gives None": (
+        [("c", "BZPOPMIN z 0.1"), ("c", "wait 0.6")],
+        ["z"],
+    ),
     # stream waiters
     "stream.tcl XREAD: XADD + DEL should not awake client": (
         [

@@ -186,3 +186,13 @@ def test_check_reports_a_stream_read_of_a_list_as_redis_does_not_as_a_traceback(
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     assert "Redis rejected the command: WRONGTYPE Operation against a key holding the wrong kind of value" in out
+
+
+def test_check_on_a_redis_nobody_listens_on_says_so_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    assert main(["--redis-url", url, "check", str(LESSONS)]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert err.startswith(f"Redis ({url}) is not reachable")

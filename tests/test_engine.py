@@ -663,6 +663,28 @@ def test_an_exception_inside_the_backend_is_a_step_error_and_the_actor_goes_on(
     assert (step(trace, 2)["status"], step(trace, 2)["reply"]["py"]) == ("ok", "True")
 
 
+def test_a_backend_failure_in_the_engines_own_probe_is_a_step_error(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakeredis.commands_mixins.generic_mixin import GenericCommandsMixin
+
+    def broken(self: Any, *keys: Any) -> Any:
+        raise RuntimeError("probe failure")
+
+    monkeypatch.setattr(GenericCommandsMixin, "exists", broken)
+    trace = run(
+        """
+        actors: [c]
+        steps:
+          - {actor: c, action: wait, redis: BLPOP q 0}
+        """,
+        backend,
+    )
+    failed = step(trace, 1)
+    assert (failed["status"], failed["error_source"]) == ("error", "engine")
+    assert "RuntimeError: probe failure" in failed["reply"]["value"]
+
+
 # --- watched keys -------------------------------------------------------------------------------------
 
 

@@ -181,7 +181,13 @@ def _step(state: _Run, number: int, step: Step | None = None) -> StepRecord:
     )
     if step.argv is not None:
         record.command = Command(list(step.argv), format_cli(step.argv))
-        _redis_step(state, number, list(step.argv), step.assign, record, changed, events)
+        try:
+            _redis_step(state, number, list(step.argv), step.assign, record, changed, events)
+        except redis.exceptions.ConnectionError:
+            raise  # the server is gone: the site says so (503), `tutor check` too
+        except Exception as error:  # a backend failing on the engine's own reads (a probe, a state)
+            error_text = f"{type(error).__name__}: {error}"
+            _fail(record, messages.BACKEND_FAILED.format(backend=state.backend.name, error=error_text), "engine")
     elif step.python is not None:
         _python_step(state, step.actor, step.python, step.assign, record, changed)
     record.events = events
