@@ -14,7 +14,7 @@ _NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.:\-]*$"}
 _STEP_NUMBER = {"type": "integer", "minimum": 1}
 
 
-def _object(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict:
+def _object(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
         "properties": properties,
@@ -94,6 +94,8 @@ _STEP = _object(
         "wait": {"type": "number", "minimum": 0, "description": "Lesson seconds that pass before it."},
         "line": {**_STEP_NUMBER, "description": "Line of the sample code to highlight."},
         "stage": {**_STEP_NUMBER, "description": "Stage of concept_flow this step belongs to."},
+        "crash": {**_TEXT, "description": "Kill this actor's process here: its connection closes."},
+        "restart": {**_TEXT, "description": "Give this crashed actor a new process and connection."},
     },
     ["actor", "action"],
 )
