@@ -33,7 +33,7 @@ step_through:
     - {actor: producer, action: push, redis: LPUSH queue hello}
     - {actor: producer, action: later, note: time passes, wait: 1}
     - {actor: producer, action: a string, redis: SET text hi}
-    - {actor: producer, action: wrong type, redis: LPUSH text x}
+    - {actor: producer, action: wrong type, redis: LPUSH text x, expect: WRONGTYPE}
     - {actor: worker, action: remember, python: "seen.append('x')"}
 """
 
