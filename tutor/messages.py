@@ -62,7 +62,6 @@ XADD_STAR = (
     "XADD with '*' makes an ID from the wall clock, so the trace would differ between runs; "
     "give an explicit ID such as 1-0"
 )
-XREADGROUP_BLOCK = "XREADGROUP with BLOCK is not supported in lessons; use XREAD BLOCK, or XREADGROUP without BLOCK"
 
 # lesson structure
 YAML_SYNTAX = "YAML syntax error: {problem}"
@@ -195,6 +194,11 @@ ACTOR_BLOCKED = (
     "actor '{actor}' is still blocked by its command at step {since}; it cannot send another "
     "command until a push wakes it or its timeout passes (add wait: to let time pass)"
 )
+BACKEND_FAILED = (
+    "the {backend} server failed on this command ({error}); it cannot be run here. "
+    "Try it on a real Redis with --redis-url, and report it if Redis accepts it"
+)
+BACKEND_TIMEOUT = "Redis did not answer within {seconds:g} s; the command was abandoned"
 REPLY_TOO_LARGE = "the reply has {size} characters; a lesson step may show at most {limit}"
 
 # python steps
@@ -227,6 +231,7 @@ LEARNER_BAD_CHOICE = "choice {choice} is not one of this question's choices"
 REDIS_UNREACHABLE = (
     "Redis ({url}) is not reachable right now, so no step can run; your progress is safe. Try again in a moment."
 )
+CLI_REDIS_UNREACHABLE = "Redis ({url}) is not reachable, so no step can run; start it or give another --redis-url"
 REQUEST_TOO_LARGE = (
     "this request is larger than the site accepts ({limit}); its forms send far less, so reload the page and try again"
 )
