@@ -129,3 +129,14 @@ SHORT_TTL = (
 )
 BAD_TIMEOUT = "{name} needs its timeout as a plain number of seconds (milliseconds for XREAD BLOCK), such as 0 or 1.5"
 PIPELINE_STAGE_OUT_OF_RANGE = "stage {stage} does not exist (the pipeline has stages 1 to {count})"
+
+# the step view (tutor/stepper.py, tutor/quiz_views.py)
+STEP_HELD = "Next is held: predict what step {step} does, or skip the prediction, and step {step} runs."
+PREDICTION_LOCKED = (
+    "question {question} is a prediction about step {step}: answer it in the step-through at step {before}, "
+    "or here once step {step} has run"
+)
+HINT_WHERE_KEY = "Where to look: the execution table, row {step}, column State of '{key}'."
+HINT_WHERE_REPLY = "Where to look: the execution table, row {step}, column Result."
+HINT_WHERE_VARIABLE = "Where to look: the variable tracker, row {name}, column After step {step}."
+HINT_WHERE_ROW = "Where to look: the execution table, row {step}."
