@@ -67,7 +67,10 @@ _MEASURE = """({phone, codeBeside}) => {
   if (command) { inView('the command', command); seen.command = command.textContent.replace(/\\s+/g, ' '); }
   const reply = document.querySelector('#now-reply');
   if (reply) { inView('the reply', reply); seen.reply = reply.textContent.replace(/\\s+/g, ' '); }
-  panel.querySelectorAll('[data-key]').forEach(el => { inView(`key ${el.dataset.key}`, el); seen.keys.push(el.dataset.key); });
+  panel.querySelectorAll('[data-key]').forEach(el => {
+    inView(`key ${el.dataset.key}`, el);
+    seen.keys.push(el.dataset.key);
+  });
   panel.querySelectorAll('[data-actor]').forEach(el => {
     inView(`actor ${el.dataset.actor}`, el);
     seen.actors.push([el.dataset.actor, el.querySelector('.actor-status').textContent.trim()]);
