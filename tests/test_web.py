@@ -308,7 +308,9 @@ def test_performance_page_marks_the_bottleneck_stage_with_an_icon_and_a_word(
 
 
 def test_a_key_moment_appears_beside_the_step_it_explains(client: FlaskClient) -> None:
-    at_four = client.get("/lessons/redis-broker/step-through?step=4").get_data(as_text=True)
+    held = client.get("/lessons/redis-broker/step-through?step=4").get_data(as_text=True)
+    assert "Why does the consumer block at step 4?" not in held  # not while it asks what step 5 does
+    at_four = get_step(client, 4)
     at_three = client.get("/lessons/redis-broker/step-through?step=3").get_data(as_text=True)
     beside = 'class="moment-now"'
     assert beside in at_four and "Key moment: Why does the consumer block at step 4?" in at_four
@@ -350,9 +352,10 @@ def test_no_key_moment_note_or_prediction_is_shown_or_answerable_before_its_step
     for step in range(count + 1):
         page = client.get(f"{url}?step={step}").get_data(as_text=True)
         assert position(page) == f"Step {step} of {count}"
+        held = any(q.ask_before_step == step + 1 for q in predictions)  # its moments wait for the answer
         for moment in walk.key_moments:
             due = max(moment.steps, default=0)
-            assert _shown(page, moment.answer) == (due <= step), (
+            assert _shown(page, moment.answer) == (due < step or (due == step and not held)), (
                 f"step {step}: key moment {moment.question!r} (steps {list(moment.steps)}) "
                 + ("is shown before its steps ran" if due > step else "is missing after its steps ran")
             )
@@ -416,3 +419,14 @@ def test_step_5_of_the_broker_walk_marks_no_line_of_step_1(client: FlaskClient) 
     assert 'class="line current"' not in page  # the push of 'world' is not in the sample
     assert "Step 5 runs no line of this code." in page
     assert 'class="line current" id="line-7"' in get_step(client, 1)
+
+
+def test_jumping_past_a_prediction_opens_it_in_the_quiz_section_in_the_same_swap(client: FlaskClient) -> None:
+    prompt = "If the producer pushes another message after step 4, what happens to the consumer?"
+    client.get(f"{STEPPER}?step=3")
+    at_three = client.get(f"{STEPPER}?step=3", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-swap-oob="true"' not in at_three  # nothing opened: the quiz section is left alone
+    last = client.get(f"{STEPPER}?step=5", headers={"HX-Request": "true"}).get_data(as_text=True)
+    section = last[last.index('<section class="quiz-section"') :]
+    assert 'hx-swap-oob="true"' in section[: section.index(">")]
+    assert str(escape(prompt)) in section  # answerable now: step 5 has run

@@ -29,14 +29,14 @@ def stepper_context(
     current = trace["steps"][step - 1] if step else None
     point = current or trace["start"]
     before = (trace["steps"][step - 2] if step > 1 else trace["start"]) if step else None
-    revealed = _revealed(walk, step)
+    # While a prediction holds Next, the moments of this very step wait too: they could answer it.
+    revealed = _revealed(walk, step - 1 if held_for else step)
     moments_by_step: dict[int, list[int]] = {}
     for index, moment in revealed:
         for number in moment.steps:
             moments_by_step.setdefault(number, []).append(index)
     sample = walk.sample
     line = current["line"] if current else None
-    held = bool(held_for)
     return {
         "lesson": lesson,
         "walk": walk,
@@ -69,7 +69,6 @@ def stepper_context(
             "last": url(count),
         },
         "announcement": _announcement(current, step, count, held_for),
-        "held": held,
         "base_url": base_url,
         "try_url": base_url + "/try",
         "tried": None,
