@@ -16,6 +16,7 @@ from markupsafe import escape
 
 from tutor import create_app
 from tutor.catalog import Catalog
+from tutor.inline import inline
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
@@ -231,7 +232,8 @@ def test_a_broken_lesson_is_listed_with_its_problems_and_the_good_one_still_work
     page = client.get("/").get_data(as_text=True)
     [problem] = Catalog(lessons).state()[1][0].problems
     assert str(problem) == (
-        f"{lessons / 'broken.yaml'}:7:7: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'"
+        f"{lessons / 'broken.yaml'}:7:7: step_through.steps[0].redis (step 1): "
+        "unknown Redis command 'LPUHS' (did you mean LPUSH?)"
     )
     assert "Lesson files with problems" in page
     assert str(escape(str(problem))) in page
@@ -250,7 +252,7 @@ def test_editing_a_lesson_file_shows_on_the_next_request(lessons: Path, tmp_path
     assert "Redis as message broker in Flask" not in page
     file.write_text(BROKEN)
     page = client.get("/").get_data(as_text=True)
-    assert "unknown Redis command &#39;LPUHS&#39;" in page
+    assert "unknown Redis command &#39;LPUHS&#39; (did you mean LPUSH?)" in page
     assert client.get("/lessons/redis-broker/").status_code == 404
 
 
@@ -338,7 +340,7 @@ def _walks() -> list[tuple[str, str, object]]:
 
 
 def _shown(page: str, text: str) -> bool:
-    return str(escape(text)) in page
+    return str(inline(text)) in page
 
 
 @pytest.mark.parametrize(("lesson_id", "url", "walk"), _walks(), ids=[u for _, u, _ in _walks()])
@@ -369,7 +371,7 @@ def test_no_key_moment_note_or_prediction_is_shown_or_answerable_before_its_step
             asked_here = step == question.ask_before_step - 1
             if step < question.ask_before_step:
                 # only the prediction form in place of Next may show it, and only at the step before
-                assert page.count(str(escape(question.prompt))) == (1 if asked_here else 0), f"step {step}"
+                assert page.count(str(inline(question.prompt))) == (1 if asked_here else 0), f"step {step}"
                 assert not _shown(quiz_page, question.prompt), f"step {step}: the quiz page shows the prediction"
                 data = {"csrf": token, "quiz": quiz_name, "question": str(question.number), "place": "quiz"}
                 data["choice"] = [str(i) for i in sorted(question.correct)]

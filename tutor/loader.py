@@ -380,6 +380,9 @@ def _quiz(
         for field_name in ("hint_step", "ask_before_step"):
             if field_name in q and step_count is not None:
                 _check_step_number(result, (*qpath, field_name), q[field_name], step_count)
+        ask, hint_step = q.get("ask_before_step"), q.get("hint_step")
+        if isinstance(ask, int) and isinstance(hint_step, int) and hint_step >= ask:
+            result.problem((*qpath, "hint_step"), messages.PREDICTION_HINT_SHOWS_ANSWER.format(step=hint_step, ask=ask))
         questions.append(
             Question(
                 prompt=q["prompt"],
@@ -394,6 +397,9 @@ def _quiz(
             )
         )
     return tuple(questions)
+
+
+_LINK = re.compile(r"https?://\S")  # a correction's source must hold an address the learner can open
 
 
 def _performance(raw: dict[str, Any], path: Path, result: Loaded) -> Performance:
@@ -411,6 +417,9 @@ def _performance(raw: dict[str, Any], path: Path, result: Loaded) -> Performance
         result.problem(
             (*path, "bottleneck_stage"), messages.PIPELINE_STAGE_OUT_OF_RANGE.format(stage=stage, count=stages)
         )
+    for index, correction in enumerate(raw.get("corrections", ())):
+        if not _LINK.search(str(correction.get("source") or "")):
+            result.problem((*path, "corrections", index, "source"), messages.CORRECTION_SOURCE_NO_LINK)
     check = raw.get("check", {})
     return Performance(
         impact=raw["impact"],

@@ -26,6 +26,17 @@ from tutor.replies import shorten
 WAITING = "None (waiting)"
 
 
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\a": "\\a", "\b": "\\b"}
+
+
+def visible(text: str) -> str:
+    """A key name or argument with its control bytes shown as redis-cli shows them (\\x06, \\n).
+
+    Celery's priority lists are named 'celery\\x06\\x163': printed raw, a browser shows "celery3".
+    """
+    return "".join(_ESCAPES.get(ch) or (f"\\x{ord(ch):02x}" if ord(ch) < 32 or ord(ch) == 127 else ch) for ch in text)
+
+
 def cell(text: str) -> str:
     """A value as a table cell shows it: whole up to a limit, then cut with an ellipsis."""
     return shorten(text, LIMITS.shown_chars)
@@ -170,7 +181,7 @@ def lanes(trace: dict[str, Any], upto: int) -> list[LaneRow]:
                 arrows.append(
                     Arrow("Redis", event["actor"], f"hands over {event['reply']['py']} (from {actor})", "wake")
                 )
-        waiting = {name: ", ".join(info["keys"]) for name, info in step["blocked"].items()}
+        waiting = {name: ", ".join(visible(k) for k in info["keys"]) for name, info in step["blocked"].items()}
         rows.append(LaneRow(step["step"], actor, [_short(a) for a in arrows], waiting))
     return rows
 

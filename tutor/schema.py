@@ -174,8 +174,8 @@ _PERFORMANCE = _object(
         "check": _object({"tool": _TEXT, "how": _TEXT, "look_for": _TEXT}, ["how", "look_for"]),
         "corrections": {
             "type": "array",
-            "items": _object({"claim": _TEXT, "truth": _TEXT, "source": _TEXT}, ["claim", "truth"]),
-            "description": "What the source material got wrong, and what is true.",
+            "items": _object({"claim": _TEXT, "truth": _TEXT, "source": _TEXT}, ["claim", "truth", "source"]),
+            "description": "What the source material got wrong, what is true, and where a learner can check it.",
         },
         "quiz": _QUIZ,
     },

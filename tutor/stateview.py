@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from tutor.render import visible
 from tutor.replies import shorten
 
 CELL_CHARS = 48  # a list cell, a member, a field's value: cut here, whole on request
@@ -66,10 +67,8 @@ class VariableView:
 
 
 def printable(text: str) -> str:
-    """A name as text, control characters escaped the way Python shows them (celery\\x06\\x163)."""
-    if text.isprintable():
-        return text
-    return repr(text)[1:-1]
+    """A name as text, control bytes shown as redis-cli shows them (celery\\x06\\x163)."""
+    return visible(text)
 
 
 def _show(value: Any, limit: int = CELL_CHARS) -> str:

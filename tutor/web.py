@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 from tutor import messages
 from tutor.backend import Backend
 from tutor.catalog import Catalog
+from tutor.inline import inline
 from tutor.model import Lesson, StepThrough
 from tutor.render import cell, readable_command
 
@@ -29,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_compress)
     app.jinja_env.filters["cell"] = cell
     app.jinja_env.filters["readable_command"] = readable_command
+    app.jinja_env.filters["inline"] = inline  # lesson prose: `code` and https:// links, the rest escaped
 
 
 def catalog() -> Catalog:
