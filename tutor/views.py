@@ -96,14 +96,15 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     # At step N-1 of an unanswered prediction (ask_before_step: N), its question replaces Next.
     _, prediction = quiz_views.predictions(lesson, walk, who, step)
     trace = engine.run(walk, backend(), lesson.id, upto=step)
-    reached_before = _furthest(lesson, walk, who)
+    asked = [q.ask_before_step for q in walk.quiz if q.ask_before_step]
+    reached_before = _furthest(lesson, walk, who) if asked else 0  # one store read, only where it matters
     progress.store().record_step(who, lesson.id, walk.slug, step)
     held_for = prediction["prediction"].step if "prediction" in prediction else None
     context = stepper_context(
         lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk), held_for=held_for
     )
     # A prediction opens in the quiz section once its step is reached: refresh that section then.
-    context["quiz_opened"] = any(reached_before < q.ask_before_step <= step for q in walk.quiz if q.ask_before_step)
+    context["quiz_opened"] = any(reached_before < asked_at <= step for asked_at in asked)
     response = render("step_through.html", "_stepper.html", **context, **prediction)
     if beyond:
         response.headers["HX-Push-Url"] = step_url(lesson, walk, step)
