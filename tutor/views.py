@@ -60,7 +60,7 @@ def topic(lesson_id: str) -> ResponseReturnValue:
     lesson = get_lesson(lesson_id)
     who = learner.current(create=False)
     reached = progress.store().steps(who, lesson.id) if who else {}
-    return render("topic.html", lesson=lesson, reached=reached)
+    return render("topic.html", lesson=lesson, reached=reached, quiz_score=quiz_views.topic_score(lesson))
 
 
 @bp.get("/lessons/<lesson_id>/performance")
@@ -79,6 +79,7 @@ def performance(lesson_id: str) -> ResponseReturnValue:
         good_code=code_lines(perf.good.code, perf.good.language),
         bad_lines=bad_lines,
         good_lines=good_lines,
+        quizview=quiz_views.quiz_section(lesson, quiz.PERFORMANCE),
     )
 
 
@@ -103,8 +104,12 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     context = stepper_context(
         lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk), held_for=held_for
     )
-    # A prediction opens in the quiz section once its step is reached: refresh that section then.
-    context["quiz_opened"] = any(reached_before < asked_at <= step for asked_at in asked)
+    # The quiz section is on the page; a fragment carries it (out of band) only when it changed: a
+    # prediction was just graded, or one opened because its step has now run.
+    graded = prediction.get("prediction_result")
+    opened = any(reached_before < asked_at <= step for asked_at in asked)
+    needs_quiz = not is_fragment_request() or opened or (graded is not None and graded.focus)
+    context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
     response = render("step_through.html", "_stepper.html", **context, **prediction)
     if beyond:
         response.headers["HX-Push-Url"] = step_url(lesson, walk, step)
@@ -147,6 +152,7 @@ def try_command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     trace = engine.run(walk, backend(), lesson.id, upto=step, extra=[mine])
     context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
     context["tried"] = {"actor": actor, "line": line, "record": trace["extra"][0]}
+    context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk))
     return render("step_through.html", "_try_result.html", **context)
 
 
