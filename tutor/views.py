@@ -8,7 +8,7 @@ from functools import partial
 from flask import Blueprint, redirect, request
 from flask.typing import ResponseReturnValue
 
-from tutor import engine, learner, messages, progress, quiz, quiz_views
+from tutor import console_views, engine, learner, messages, progress, quiz, quiz_views
 from tutor.commands import CommandError, parse_cli, spec_for
 from tutor.model import Lesson, Step, StepThrough
 from tutor.render import changed_lines, code_lines
@@ -96,7 +96,7 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
         return redirect(step_url(lesson, walk, step), 302)  # ?step=99 of 5: the last step, at its own address
     # At step N-1 of an unanswered prediction (ask_before_step: N), its question replaces Next.
     _, prediction = quiz_views.predictions(lesson, walk, who, step)
-    trace = engine.run(walk, backend(), lesson.id, upto=step)
+    trace, console = console_views.own_run(lesson, walk, who, step)  # the learner's own run, if they have one
     asked = [q.ask_before_step for q in walk.quiz if q.ask_before_step]
     reached_before = _furthest(lesson, walk, who) if asked else 0  # one store read, only where it matters
     progress.store().record_step(who, lesson.id, walk.slug, step)
@@ -110,7 +110,7 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     opened = any(reached_before < asked_at <= step for asked_at in asked)
     needs_quiz = not is_fragment_request() or opened or (graded is not None and graded.focus)
     context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
-    response = render("step_through.html", "_stepper.html", **context, **prediction)
+    response = render("step_through.html", "_stepper.html", **context, **prediction, console=console)
     if beyond:
         response.headers["HX-Push-Url"] = step_url(lesson, walk, step)
     return response
