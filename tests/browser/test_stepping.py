@@ -377,11 +377,11 @@ def test_arriving_at_a_prediction_moves_focus_to_it_and_the_live_region_says_why
     assert_same_page(page)
 
 
-def test_arrows_do_not_step_while_typing_in_try_it_yourself(page: Page) -> None:
+def test_arrows_do_not_step_while_typing_in_the_console(page: Page) -> None:
     page.goto(step_url(2))
     assert_step(page, 2)
     mark_page(page)
-    page.locator("#try-command").fill("LRANGE queue 0 -1")
+    page.locator("#console-line").fill("LRANGE queue 0 -1")
     page.keyboard.press("ArrowLeft")  # moves the text cursor, nothing else
     page.keyboard.press("ArrowRight")
     assert htmx_requests(page) == 0
