@@ -16,7 +16,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, make_response, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from tutor import engine, learner, messages, progress, quiz
+from tutor import learner, messages, progress, quiz, tracecache
 from tutor.model import Lesson, Question, StepThrough
 from tutor.quiz import Hold, QuestionState, Score
 from tutor.records import Answer
@@ -110,7 +110,7 @@ def _walk_for(lesson: Lesson, name: str, question: Question) -> StepThrough | No
 
 def _hint_table(lesson: Lesson, walk: StepThrough, step: int) -> dict[str, Any]:
     """The execution table up to `step`, run now in a run of its own, for beside the question."""
-    trace = engine.run(walk, backend(), lesson.id, upto=step)
+    trace = tracecache.trace(walk, backend(), lesson.id, upto=step)
     rows = [
         {
             "step": row["step"],
