@@ -35,6 +35,17 @@ from tutor.model import StepThrough
 KEPT = 64  # full traces kept per process; the curriculum has a handful of step-throughs
 
 
+class SharedTrace(dict[str, Any]):
+    """A trace served from the cache: the same for every learner, so what is derived from it may be kept too.
+
+    It is a plain dict to every reader (equal to engine.run's, serialised the same); `key` names the
+    version it was executed from, and `step` how many steps it shows. A learner's own run is a plain
+    dict, never a SharedTrace, so nothing derived from it is ever kept for others.
+    """
+
+    key: tuple[str, ...]
+
+
 class _Lru:
     """A small thread-safe LRU mapping."""
 
@@ -90,7 +101,12 @@ def trace(walk: StepThrough, backend: Backend, lesson_id: str, upto: int | None 
     count = total if upto is None else max(0, min(upto, total))
     if count == total:
         return full
-    return {**full, "executed": count, "steps": full["steps"][:count]}
+    return _shared({**full, "executed": count, "steps": full["steps"][:count]}, full.key)
+
+
+def is_shared(trace: dict[str, Any]) -> bool:
+    """True for a trace this cache served (the same for every learner), False for a learner's own run."""
+    return isinstance(trace, SharedTrace)
 
 
 def clear() -> None:
@@ -99,7 +115,13 @@ def clear() -> None:
     _DIGESTS.clear()
 
 
-def _full(walk: StepThrough, backend: Backend, lesson_id: str) -> dict[str, Any]:
+def _shared(trace: dict[str, Any], key: tuple[str, ...]) -> SharedTrace:
+    shared = SharedTrace(trace)
+    shared.key = key
+    return shared
+
+
+def _full(walk: StepThrough, backend: Backend, lesson_id: str) -> SharedTrace:
     key = (version(walk), lesson_id, backend.name, backend.url or "")
     known = _TRACES.get(key)
     if known is not None:
@@ -110,7 +132,7 @@ def _full(walk: StepThrough, backend: Backend, lesson_id: str) -> dict[str, Any]
     with lock:
         known = _TRACES.get(key)
         if known is None:
-            known = engine.run(walk, backend, lesson_id)
+            known = _shared(engine.run(walk, backend, lesson_id), key)
             _TRACES.put(key, known)
     with _RUNNING_LOCK:
         _RUNNING.pop(key, None)

@@ -9,7 +9,7 @@ import redis
 from flask import Flask, Response, abort, current_app, g, make_response, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from tutor import messages
+from tutor import messages, stepcache
 from tutor.backend import Backend
 from tutor.catalog import Catalog
 from tutor.inline import inline
@@ -34,6 +34,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["cell"] = cell
     app.jinja_env.filters["readable_command"] = readable_command
     app.jinja_env.filters["inline"] = inline  # lesson prose: `code` and https:// links, the rest escaped
+    stepcache.init_app(app)  # cached_fragment: page pieces that are the same for every learner
 
 
 def catalog() -> Catalog:
