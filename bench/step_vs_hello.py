@@ -2,12 +2,14 @@
 
     .venv/bin/python bench/step_vs_hello.py [--lesson async-flask] [--rounds 40] [--redis URL | --no-redis]
 
-For every step number k of one step-through, prints the median server time of an htmx step click
+For every step number k of one step-through, prints the median time of an htmx step click
 (`?step=k`, HX-Request, gzip accepted as browsers do: the whole request, progress write included)
 and the median of a hello-world request timed in the same rounds (interleaved, so both see the
-same machine load), and their ratio. Then the same for full pages at the first, middle and last
-step. It runs on the embedded default, then on a real redis-server (started on a free loopback
-port unless --redis gives one). Progress goes to a fresh SQLite file, as the embedded default does.
+same machine load), and their ratios: in wall time, and in CPU time of the thread (what the request
+costs; unlike wall time, other processes on a busy machine hardly change it). Then the same for full
+pages at the first, middle and last step. It runs on the embedded default, then on a real
+redis-server (started on a free loopback port unless --redis gives one). Progress goes to a fresh
+SQLite file, as the embedded default does.
 
 Targets (issue 12): a click at most 2x hello-world embedded and 3x on real Redis, flat in k;
 a full page at most 4x. Figures only: nothing here is asserted by the test suite.
@@ -58,10 +60,11 @@ def tutor_app(folder: Path, redis_url: str | None) -> Flask:
     )
 
 
-def timed(client: FlaskClient, url: str, headers: dict[str, str], expect: str | None = None) -> float:
-    start = time.perf_counter()
+def timed(client: FlaskClient, url: str, headers: dict[str, str], expect: str | None = None) -> tuple[float, float]:
+    """Wall and CPU milliseconds of one request (CPU time: what the request cost, whatever else runs)."""
+    start, cpu = time.perf_counter(), time.thread_time()
     response = client.get(url, headers=headers)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.thread_time() - cpu
     if response.status_code != 200:
         raise SystemExit(f"{url}: HTTP {response.status_code}")
     body = response.data
@@ -69,7 +72,7 @@ def timed(client: FlaskClient, url: str, headers: dict[str, str], expect: str | 
         body = gzip.decompress(body)
     if expect is not None and expect not in body.decode():
         raise SystemExit(f"{url}: the answer does not say {expect!r}")
-    return elapsed * 1000
+    return elapsed * 1000, cpu * 1000
 
 
 def skip_predictions(client: FlaskClient, base: str, count: int) -> None:
@@ -100,35 +103,44 @@ def measure(label: str, redis_url: str | None, args: argparse.Namespace, hello: 
             for k in range(count + 1):
                 client.get(f"{base}?step={k}", headers=CLICK)
             hello.get("/")
-        clicks: dict[int, list[float]] = {k: [] for k in range(count + 1)}
-        hellos: list[float] = []
+        clicks: dict[int, list[tuple[float, float]]] = {k: [] for k in range(count + 1)}
+        hellos: list[tuple[float, float]] = []
         for _ in range(args.rounds):
             for k in range(count + 1):
                 hellos.append(timed(hello, "/", {}))
-                clicks[k].append(timed(client, f"{base}?step={k}", CLICK))
-        base_ms = statistics.median(hellos)
+                clicks[k].append(timed(client, f"{base}?step={k}", CLICK, expect=f"Step {k} of {count}"))
+        wall, cpu = _medians(hellos)
         print(f"\n== {label}: lesson {args.lesson}, {count} steps, {args.rounds} rounds ==")
-        print(f"hello-world: median {base_ms:.3f} ms over {len(hellos)} requests")
-        print(f"{'step':>4}  {'click ms':>9}  {'x hello':>7}")
+        print(f"hello-world: median {wall:.3f} ms wall, {cpu:.3f} ms CPU over {len(hellos)} requests")
+        print(f"{'step':>4}  {'wall ms':>8}  {'x hello':>7}  {'CPU ms':>7}  {'x hello':>7}")
         ratios = []
         for k, times in clicks.items():
-            ratio = statistics.median(times) / base_ms
-            ratios.append(ratio)
-            print(f"{k:>4}  {statistics.median(times):9.3f}  {ratio:7.2f}")
-        print(
-            f"click / hello: median {statistics.median(ratios):.2f}x, min {min(ratios):.2f}x, max {max(ratios):.2f}x; "
-            f"last step / step 1: {ratios[-1] / ratios[1]:.2f}"
-        )
-        pages: dict[int, list[float]] = {k: [] for k in sorted({0, count // 2, count})}
-        page_hellos: list[float] = []
+            click_wall, click_cpu = _medians(times)
+            ratios.append((click_wall / wall, click_cpu / cpu))
+            print(f"{k:>4}  {click_wall:8.3f}  {click_wall / wall:7.2f}  {click_cpu:7.3f}  {click_cpu / cpu:7.2f}")
+        for index, what in enumerate(("wall", "CPU")):
+            column = [r[index] for r in ratios]
+            print(
+                f"click / hello ({what}): median {statistics.median(column):.2f}x, min {min(column):.2f}x, "
+                f"max {max(column):.2f}x; last step / step 1: {column[-1] / column[1]:.2f}"
+            )
+        pages: dict[int, list[tuple[float, float]]] = {k: [] for k in sorted({0, count // 2, count})}
+        page_hellos: list[tuple[float, float]] = []
         for _ in range(args.rounds):
             for k in pages:
                 page_hellos.append(timed(hello, "/", {}))
                 pages[k].append(timed(client, f"{base}?step={k}", PAGE, expect=f"Step {k} of {count}"))
-        page_base = statistics.median(page_hellos)
+        wall, cpu = _medians(page_hellos)
         for k, times in pages.items():
-            median = statistics.median(times)
-            print(f"full page at step {k}: median {median:.3f} ms = {median / page_base:.2f}x hello")
+            page_wall, page_cpu = _medians(times)
+            print(
+                f"full page at step {k}: median {page_wall:.3f} ms wall = {page_wall / wall:.2f}x hello, "
+                f"{page_cpu:.3f} ms CPU = {page_cpu / cpu:.2f}x hello"
+            )
+
+
+def _medians(times: list[tuple[float, float]]) -> tuple[float, float]:
+    return statistics.median(t[0] for t in times), statistics.median(t[1] for t in times)
 
 
 @contextlib.contextmanager

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine, case, delete, insert, select, union
+from sqlalchemy import Connection, Engine, bindparam, case, delete, insert, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tutor import db
@@ -144,8 +144,10 @@ class SqlStore:
         return [_answer(tuple(row)) for row in rows]
 
     def answers(self, learner: str, lesson: str) -> list[Answer]:
-        """A learner's answers in one lesson, oldest first."""
-        return self._answers(db.answers.c.learner == learner, db.answers.c.lesson == lesson)
+        """A learner's answers in one lesson, oldest first (read on every click of a walk with predictions)."""
+        with self._tx() as connection:
+            rows = connection.execute(_learner_answers(), {"learner": learner, "lesson": lesson}).all()
+        return [_answer(tuple(row)) for row in rows]
 
     def all_answers(self, lesson: str | None = None) -> list[Answer]:
         """Every learner's answers (in one lesson, or all), oldest first."""
@@ -188,4 +190,15 @@ def _step_upsert(dialect: str) -> Any:
             "furthest": case((new.furthest > db.steps.c.furthest, new.furthest), else_=db.steps.c.furthest),
             "updated": new.updated,
         },
+    )
+
+
+@functools.cache
+def _learner_answers() -> Any:
+    """A learner's answers in one lesson, the query built once (as the step upsert)."""
+    t = db.answers.c
+    return (
+        select(t.learner, t.lesson, t.quiz, t.question, t.choices, t.correct, t.hinted, t.at)
+        .where(t.learner == bindparam("learner"), t.lesson == bindparam("lesson"))
+        .order_by(t.at, t.id)
     )
