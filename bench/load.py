@@ -10,10 +10,17 @@ with row k and without row k+1; the graded question says it is right). The hello
 same number of requests per learner to Flask's hello-world (bench/hello_app.py) under the same gunicorn
 command, and checks each body.
 
-Prints throughput, p50/p95/p99 latency and errors of both, and the ratios. A throwaway redis-server
+Prints throughput, p50/p95/p99 latency, errors, and the gunicorn processes' CPU time per request
+(user + system, from /proc: what a request costs the server whatever else the machine runs) of both,
+and the ratios. A throwaway redis-server
 and PostgreSQL (fsync off, tests/pg_cluster.py) are started on free loopback ports unless --redis /
 --database name existing ones. The load generator runs on the same machine as the servers and takes
 CPU from them (as it does from the hello-world): read the ratio, not the absolute figures.
+
+With the default --think 0 every learner sends its next request as soon as the last one is answered:
+a closed loop that measures the most the server can serve, where any server's latency is about
+learners / throughput (hello-world's too). --think T pauses each learner 0..2T seconds before each
+request, as a reader does, and shows the latency at that pace.
 
 Targets (issue 12): at least half of hello-world's throughput, p99 at most 50 ms, no error, no wrong page.
 """
@@ -25,6 +32,7 @@ import asyncio
 import contextlib
 import html
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -50,6 +58,7 @@ class Tally:
     latencies: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     requests: int = 0
+    think: float = 0.0  # mean pause before each request, seconds (0: as fast as the server answers)
 
 
 class Connection:
@@ -113,6 +122,8 @@ def _step_ok(body: str, step: int, count: int) -> bool:
 
 
 async def _timed(tally: Tally, conn: Connection, method: str, path: str, **kwargs: object) -> tuple[int, str]:
+    if tally.think:
+        await asyncio.sleep(random.uniform(0, 2 * tally.think))  # a learner reading: not part of the latency
     start = time.perf_counter()
     try:
         status, body = await conn.request(method, path, **kwargs)  # type: ignore[arg-type]
@@ -206,7 +217,7 @@ async def _run_all(make: list[object]) -> float:
 
 
 @contextlib.contextmanager
-def gunicorn(app: str, args: argparse.Namespace, env: dict[str, str], cwd: Path) -> Iterator[int]:
+def gunicorn(app: str, args: argparse.Namespace, env: dict[str, str], cwd: Path) -> Iterator[tuple[int, int]]:
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="tutor-gunicorn-", suffix=".log", delete=False)
     command = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads", str(args.threads)]
@@ -214,7 +225,7 @@ def gunicorn(app: str, args: argparse.Namespace, env: dict[str, str], cwd: Path)
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=log)
     try:
         wait_for_port(port, process, seconds=60)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -224,7 +235,7 @@ def gunicorn(app: str, args: argparse.Namespace, env: dict[str, str], cwd: Path)
             print(f"(gunicorn log {log.name} holds a traceback)")
 
 
-def report(label: str, tally: Tally, seconds: float) -> tuple[float, float]:
+def report(label: str, tally: Tally, seconds: float, cpu: float) -> tuple[float, float]:
     ordered = sorted(tally.latencies) or [0.0]
 
     def pct(p: float) -> float:
@@ -234,17 +245,31 @@ def report(label: str, tally: Tally, seconds: float) -> tuple[float, float]:
     print(
         f"{label:12s} {tally.requests:7d} requests in {seconds:6.1f} s = {throughput:7.1f} req/s   "
         f"p50 {pct(0.50):7.1f} ms  p95 {pct(0.95):7.1f} ms  p99 {pct(0.99):7.1f} ms  "
-        f"mean {statistics.mean(ordered) * 1000:6.1f} ms  errors {len(tally.errors)}"
+        f"mean {statistics.mean(ordered) * 1000:6.1f} ms  errors {len(tally.errors)}  "
+        f"server CPU {cpu / max(tally.requests, 1) * 1000:.2f} ms/request"
     )
     for error in sorted(set(tally.errors))[:5]:
         print(f"    e.g. {error}")
     return throughput, pct(0.99)
 
 
-async def warm(port: int, p: Plan) -> None:
-    """One learner's session first, so each worker has parsed the lessons and run the walk before timing."""
-    for _ in range(2 * 4):
-        await tutor_learner(port, p, 1, time.monotonic() + 60, Tally())
+async def warm(port: int, p: Plan, args: argparse.Namespace) -> None:
+    """Sessions in parallel first, so every worker has parsed the lessons and run the walk before timing."""
+    count = 4 * args.workers * args.threads
+    await asyncio.gather(*(tutor_learner(port, p, 1, time.monotonic() + 120, Tally()) for _ in range(count)))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (gunicorn's master and its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid, *(int(c) for c in children.read_text().split())] if children.exists() else [pid]
+    for one in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 def main() -> None:
@@ -252,6 +277,7 @@ def main() -> None:
     parser.add_argument("--learners", type=int, default=100)
     parser.add_argument("--sessions", type=int, default=3, help="walk-and-quiz sessions per learner")
     parser.add_argument("--seconds", type=float, default=120, help="stop starting new sessions after this")
+    parser.add_argument("--think", type=float, default=0.0, help="mean pause before each request (seconds)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--redis", help="an existing Redis (else a throwaway redis-server)")
@@ -274,23 +300,28 @@ def main() -> None:
         print(
             f"{args.learners} learners x {args.sessions} sessions ({per_session} requests each: a page, "
             f"{FORWARD} steps forward, {FORWARD - 3} back, a quiz answer); gunicorn --workers {args.workers} "
-            f"--threads {args.threads}; {os.cpu_count()} cores; real redis-server and PostgreSQL"
+            f"--threads {args.threads}; {os.cpu_count()} cores; real redis-server and PostgreSQL; "
+            f"think time {args.think} s (0: a closed loop, latency = learners / throughput)"
         )
-        tutor = Tally()
-        with gunicorn("tutor:create_app()", args, env, ROOT) as port:
-            asyncio.run(warm(port, p))
+        tutor = Tally(think=args.think)
+        with gunicorn("tutor:create_app()", args, env, ROOT) as (port, pid):
+            asyncio.run(warm(port, p, args))
             deadline = time.monotonic() + args.seconds
             learners = [tutor_learner(port, p, args.sessions, deadline, tutor) for _ in range(args.learners)]
+            cpu = cpu_seconds(pid)
             tutor_seconds = asyncio.run(_run_all(learners))
-        hello = Tally()
-        with gunicorn("hello_app:app", args, env, ROOT / "bench") as port:
+            tutor_cpu = cpu_seconds(pid) - cpu
+        hello = Tally(think=args.think)
+        with gunicorn("hello_app:app", args, env, ROOT / "bench") as (port, pid):
             asyncio.run(_run_all([hello_learner(port, 20, time.monotonic() + 60, Tally()) for _ in range(8)]))
             deadline = time.monotonic() + args.seconds
             requests = args.sessions * per_session
             hellos = [hello_learner(port, requests, deadline, hello) for _ in range(args.learners)]
+            cpu = cpu_seconds(pid)
             hello_seconds = asyncio.run(_run_all(hellos))
-    ours, our_p99 = report("tutor", tutor, tutor_seconds)
-    theirs, _ = report("hello-world", hello, hello_seconds)
+            hello_cpu = cpu_seconds(pid) - cpu
+    ours, our_p99 = report("tutor", tutor, tutor_seconds, tutor_cpu)
+    theirs, _ = report("hello-world", hello, hello_seconds, hello_cpu)
     print(f"tutor / hello-world throughput: {ours / theirs:.2f} (target >= 0.5)")
     verdicts = [
         ("throughput at least half of hello-world's", ours >= theirs / 2),
