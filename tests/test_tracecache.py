@@ -122,7 +122,7 @@ def test_an_edited_lesson_shows_its_new_reply_on_the_next_click(tmp_path: Path) 
     lessons.mkdir()
     file = lessons / "queues.yaml"
     file.write_text(SMALL.format(job="first"))
-    client = _app(lessons, tmp_path / "db.sqlite3").test_client()
+    client = _app(lessons, tmp_path / "db.sqlite3", TUTOR_RESCAN_SECONDS=0).test_client()
     url = "/lessons/queues/step-through?step=2"
     assert "(&#39;queue&#39;, &#39;first&#39;)" in client.get(url).get_data(as_text=True)
     file.write_text(SMALL.format(job="edited-job"))
@@ -158,7 +158,7 @@ def _page(client: FlaskClient, step: int) -> str:
     return re.sub(r'name="csrf" value="[^"]*"', 'name="csrf" value=""', response.get_data(as_text=True))
 
 
-def _app(lessons: Path, database: Path) -> Flask:
+def _app(lessons: Path, database: Path, **extra: object) -> Flask:
     return create_app(
         {
             "TESTING": True,
@@ -166,6 +166,7 @@ def _app(lessons: Path, database: Path) -> Flask:
             "TUTOR_DATABASE": str(database),
             "SECRET_KEY": "test-secret",
             "REDIS_URL": None,
+            **extra,
         }
     )
 
