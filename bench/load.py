@@ -235,7 +235,7 @@ def gunicorn(app: str, args: argparse.Namespace, env: dict[str, str], cwd: Path)
             print(f"(gunicorn log {log.name} holds a traceback)")
 
 
-def report(label: str, tally: Tally, seconds: float, cpu: float) -> tuple[float, float]:
+def report(label: str, tally: Tally, seconds: float, cpu: float, client: float) -> tuple[float, float]:
     ordered = sorted(tally.latencies) or [0.0]
 
     def pct(p: float) -> float:
@@ -246,7 +246,8 @@ def report(label: str, tally: Tally, seconds: float, cpu: float) -> tuple[float,
         f"{label:12s} {tally.requests:7d} requests in {seconds:6.1f} s = {throughput:7.1f} req/s   "
         f"p50 {pct(0.50):7.1f} ms  p95 {pct(0.95):7.1f} ms  p99 {pct(0.99):7.1f} ms  "
         f"mean {statistics.mean(ordered) * 1000:6.1f} ms  errors {len(tally.errors)}  "
-        f"server CPU {cpu / max(tally.requests, 1) * 1000:.2f} ms/request"
+        f"CPU per request: server {cpu / max(tally.requests, 1) * 1000:.2f} ms, "
+        f"load generator {client / max(tally.requests, 1) * 1000:.2f} ms"
     )
     for error in sorted(set(tally.errors))[:5]:
         print(f"    e.g. {error}")
@@ -308,20 +309,20 @@ def main() -> None:
             asyncio.run(warm(port, p, args))
             deadline = time.monotonic() + args.seconds
             learners = [tutor_learner(port, p, args.sessions, deadline, tutor) for _ in range(args.learners)]
-            cpu = cpu_seconds(pid)
+            cpu, own = cpu_seconds(pid), time.process_time()
             tutor_seconds = asyncio.run(_run_all(learners))
-            tutor_cpu = cpu_seconds(pid) - cpu
+            tutor_cpu, tutor_client = cpu_seconds(pid) - cpu, time.process_time() - own
         hello = Tally(think=args.think)
         with gunicorn("hello_app:app", args, env, ROOT / "bench") as (port, pid):
             asyncio.run(_run_all([hello_learner(port, 20, time.monotonic() + 60, Tally()) for _ in range(8)]))
             deadline = time.monotonic() + args.seconds
             requests = args.sessions * per_session
             hellos = [hello_learner(port, requests, deadline, hello) for _ in range(args.learners)]
-            cpu = cpu_seconds(pid)
+            cpu, own = cpu_seconds(pid), time.process_time()
             hello_seconds = asyncio.run(_run_all(hellos))
-            hello_cpu = cpu_seconds(pid) - cpu
-    ours, our_p99 = report("tutor", tutor, tutor_seconds, tutor_cpu)
-    theirs, _ = report("hello-world", hello, hello_seconds, hello_cpu)
+            hello_cpu, hello_client = cpu_seconds(pid) - cpu, time.process_time() - own
+    ours, our_p99 = report("tutor", tutor, tutor_seconds, tutor_cpu, tutor_client)
+    theirs, _ = report("hello-world", hello, hello_seconds, hello_cpu, hello_client)
     print(f"tutor / hello-world throughput: {ours / theirs:.2f} (target >= 0.5)")
     verdicts = [
         ("throughput at least half of hello-world's", ours >= theirs / 2),
