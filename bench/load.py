@@ -56,9 +56,11 @@ class Tally:
     """What one run saw."""
 
     latencies: list[float] = field(default_factory=list)
+    kinds: dict[str, list[float]] = field(default_factory=dict)  # the same latencies by kind of request
     errors: list[str] = field(default_factory=list)
     requests: int = 0
     think: float = 0.0  # mean pause before each request, seconds (0: as fast as the server answers)
+    retries: int = 0  # requests resent on a fresh connection after a kept-alive one was closed under them
 
 
 class Connection:
@@ -69,10 +71,31 @@ class Connection:
         self.cookies: dict[str, str] = {}
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.retries = 0
+        self.answered = False  # whether any byte of the current answer has arrived
 
     async def request(
         self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
     ) -> tuple[int, str]:
+        """Send one request; a kept-alive connection the server closed meanwhile is reopened once.
+
+        As browsers and urllib3 do: gunicorn closes idle keep-alive connections (after 2 s), and a
+        request sent at that moment is met by a reset before any byte of an answer.
+        """
+        reused = self.writer is not None
+        try:
+            return await self._request(method, path, headers, body)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if not reused or self.answered:
+                raise
+        await self.close()
+        self.retries += 1
+        return await self._request(method, path, headers, body)
+
+    async def _request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> tuple[int, str]:
+        self.answered = False
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
@@ -85,6 +108,7 @@ class Connection:
         status_line = await self.reader.readline()
         if not status_line:
             raise ConnectionError("the server closed the connection")
+        self.answered = True
         status = int(status_line.split()[1])
         length, close = 0, False
         while True:
@@ -131,7 +155,10 @@ async def _timed(tally: Tally, conn: Connection, method: str, path: str, **kwarg
         tally.errors.append(f"{method} {path}: {error!r}")
         await conn.close()
         return 0, ""
-    tally.latencies.append(time.perf_counter() - start)
+    elapsed = time.perf_counter() - start
+    tally.latencies.append(elapsed)
+    kind = "quiz answer" if method == "POST" else "step click" if kwargs.get("headers") else "full page"
+    tally.kinds.setdefault(kind if "step" in path or method == "POST" else "hello", []).append(elapsed)
     tally.requests += 1
     if status >= 400:
         tally.errors.append(f"{method} {path}: HTTP {status}")
@@ -188,6 +215,7 @@ async def tutor_learner(port: int, p: Plan, sessions: int, deadline: float, tall
             if status == 200 and "is-right" not in body:
                 tally.errors.append("the right answer was not graded right")
     finally:
+        tally.retries += conn.retries
         await conn.close()
 
 
@@ -207,6 +235,7 @@ async def hello_learner(port: int, requests: int, deadline: float, tally: Tally)
             if status == 200 and body != "Hello, World!":
                 tally.errors.append("wrong hello-world body")
     finally:
+        tally.retries += conn.retries
         await conn.close()
 
 
@@ -247,8 +276,16 @@ def report(label: str, tally: Tally, seconds: float, cpu: float, client: float) 
         f"p50 {pct(0.50):7.1f} ms  p95 {pct(0.95):7.1f} ms  p99 {pct(0.99):7.1f} ms  "
         f"mean {statistics.mean(ordered) * 1000:6.1f} ms  errors {len(tally.errors)}  "
         f"CPU per request: server {cpu / max(tally.requests, 1) * 1000:.2f} ms, "
-        f"load generator {client / max(tally.requests, 1) * 1000:.2f} ms"
+        f"load generator {client / max(tally.requests, 1) * 1000:.2f} ms; "
+        f"resent after a keep-alive close: {tally.retries}"
     )
+    if len(tally.kinds) > 1:
+        for kind, times in sorted(tally.kinds.items()):
+            times = sorted(times)
+            print(
+                f"    {kind:12s} {len(times):6d}  p50 {times[len(times) // 2] * 1000:7.1f} ms  "
+                f"p99 {times[min(len(times) - 1, int(len(times) * 0.99))] * 1000:7.1f} ms"
+            )
     for error in sorted(set(tally.errors))[:5]:
         print(f"    e.g. {error}")
     return throughput, pct(0.99)
