@@ -6,7 +6,8 @@ Writes N lesson files into a temporary folder, each a copy of one of the curricu
 (cycling through them) whose every text value of `title` is made unique and whose pushed job names
 differ, so no two files have the same content. Then runs `tutor check FOLDER` as a user would (a new
 process, the embedded backend) and prints the wall time, the time per lesson, and the same for the
-curriculum alone; the generated lessons are as large as the curriculum's (5 to 26 steps, 560 lines).
+curriculum alone, and what parsing one lesson costs with libyaml's parser and with the Python one;
+the generated lessons are as large as the curriculum's (5 to 26 steps, 560 lines).
 Target (issue 12): at most 10 ms per lesson at 1,000 lessons.
 """
 
@@ -49,10 +50,32 @@ def check(folder: Path) -> tuple[float, float, str]:
     return elapsed, cpu, done.stdout.strip()
 
 
+def parse_times(rounds: int = 20) -> None:
+    """Parsing the curriculum with libyaml's parser (what tutor uses) and with PyYAML's Python parser."""
+    import yaml
+
+    from tutor import yamlpos
+
+    texts = [source.read_text(encoding="utf-8") for source in sorted((ROOT / "lessons").glob("*.yaml"))]
+    chosen = yamlpos._FAST_LOADER
+    try:
+        for label, loader in (("libyaml (CSafeLoader)", yaml.CSafeLoader), ("Python (SafeLoader)", yaml.SafeLoader)):
+            yamlpos._FAST_LOADER = loader
+            start = time.process_time()
+            for _ in range(rounds):
+                for text in texts:
+                    yamlpos.load(text)
+            each = (time.process_time() - start) / (rounds * len(texts)) * 1000
+            print(f"parse one curriculum lesson with positions, {label}: {each:.2f} ms CPU")
+    finally:
+        yamlpos._FAST_LOADER = chosen
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lessons", type=int, default=1000)
     args = parser.parse_args()
+    parse_times()
     curriculum = len(list((ROOT / "lessons").glob("*.yaml")))
     seconds, cpu, _ = check(ROOT / "lessons")
     print(
