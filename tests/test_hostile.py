@@ -105,10 +105,10 @@ def test_too_many_steps_questions_and_step_throughs_are_schema_problems(folder: 
         f"{file}:4:3: step_through.steps: steps: at most 200 allowed, got 201",
         f"{file}:206:3: step_through.quiz: quiz: at most 50 allowed, got 51",
     ]
-    walks = "".join(f"  - {{slug: w{i}, actors: [a], steps: [{{actor: a, action: x, note: n}}]}}\n" for i in range(11))
+    walks = "".join(f"  - {{slug: w{i}, actors: [a], steps: [{{actor: a, action: x, note: n}}]}}\n" for i in range(51))
     many_walks = folder / "walks.yaml"
     many_walks.write_text(f"title: Walks\nstep_through:\n{walks}")
-    assert problems_of(many_walks) == [f"{many_walks}:2:1: step_through: step_through: at most 10 allowed, got 11"]
+    assert problems_of(many_walks) == [f"{many_walks}:2:1: step_through: step_through: at most 50 allowed, got 51"]
 
 
 def test_thousands_of_problems_are_cut_to_the_first_hundred(folder: Path) -> None:

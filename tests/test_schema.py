@@ -143,7 +143,7 @@ INVALID_ON_PURPOSE = {
         "missing required field 'title'",
         "expected a whole number, got the text 'ten'",
         "unknown field 'expct'; did you mean 'expect'? (allowed: actor, action, redis, python, note, assign, "
-        "expect, wait, line, stage)",
+        "expect, wait, line, stage, crash, restart)",
     ]
 }
 NOT_YAML_ON_PURPOSE = {"title: Broken quoting"}
@@ -176,6 +176,9 @@ def test_every_yaml_example_in_the_guide_agrees_with_the_schema(line: int, text:
     if isinstance(value, dict) and ("step_through" in value or "performance" in value):
         found = schema_messages(value)
         assert found == INVALID_ON_PURPOSE.get(first, [])
+        return
+    if isinstance(value, list):  # a fragment of a steps: list
+        assert fragment_is_valid("steps", value), value
         return
     # A fragment: each field (or each line, when a block lists alternatives for one field) on its own.
     items = (

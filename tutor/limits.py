@@ -21,7 +21,7 @@ class Limits:
     yaml_depth: int = 50  # nesting levels
     yaml_values: int = 50_000  # values after expanding every alias
     number_chars: int = 40  # Python cannot even convert a 4,300-digit integer to text
-    step_throughs: int = 10
+    step_throughs: int = 50
     questions: int = 50  # per quiz
     choices: int = 12  # per question
     list_items: int = 100  # key moments, concept stages, tips, comparison rows...

@@ -331,6 +331,9 @@ def _step(
                 compile_step(python, set(memory))
             except PythonStepError as error:
                 result.problem((*path, "python"), str(error))
+    for name in ("crash", "restart"):
+        if name in raw and raw[name] not in actors:
+            result.problem((*path, name), _unknown_actor(raw[name], actors))
     assign = raw.get("assign")
     if assign is not None and assign not in variables:
         known = ", ".join(variables) or "none"
@@ -348,6 +351,8 @@ def _step(
         wait=float(raw["wait"]) if isinstance(raw.get("wait"), int | float) else 0.0,
         line=line,
         stage=raw.get("stage"),
+        crash=raw.get("crash"),
+        restart=raw.get("restart"),
     )
 
 

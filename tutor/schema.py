@@ -189,11 +189,28 @@ _STEP = _object(
             'or text found on exactly one line (line: "r.brpop(").',
         },
         "stage": _step_number("The stage of concept_flow this step belongs to, from 1."),
+        "crash": _text("A fault step: kill this actor's process here (one of actors); its connection closes."),
+        "restart": _text("A fault step: give this crashed actor (one of actors) a new process and connection."),
     },
     ["actor", "action"],
     allOf=[
-        _one_of_fields(["redis", "python", "note"], messages.EMPTY_STEP),
+        _one_of_fields(["redis", "python", "note", "crash", "restart"], messages.EMPTY_STEP),
         {"not": {"required": ["redis", "python"]}, "errorMessage": messages.BOTH_COMMANDS},
+        {
+            "not": {
+                "anyOf": [
+                    {"required": [fault, other]}
+                    for fault, other in (
+                        ("crash", "redis"),
+                        ("crash", "python"),
+                        ("crash", "restart"),
+                        ("restart", "redis"),
+                        ("restart", "python"),
+                    )
+                ]
+            },
+            "errorMessage": messages.FAULT_WITH_COMMAND,
+        },
     ],
     dependencies={
         "expect": {**_one_of_fields(["redis", "python"], messages.EXPECT_WITHOUT_COMMAND), "x-at": "expect"},

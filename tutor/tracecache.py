@@ -91,12 +91,15 @@ def version(walk: StepThrough) -> str:
     return digest
 
 
-def trace(walk: StepThrough, backend: Backend, lesson_id: str, upto: int | None = None) -> dict[str, Any]:
+def trace(
+    walk: StepThrough, backend: Backend, lesson_id: str, upto: int | None = None, key_ttl: float | None = None
+) -> dict[str, Any]:
     """The trace `engine.run(walk, backend, lesson_id, upto=upto)` returns, from the version's one full run.
 
-    The result shares its step records with every other caller: read it, never change it.
+    The result shares its step records with every other caller: read it, never change it. `key_ttl`
+    (the run's keys expire, tutor/lease.py) is passed to the run; a trace never shows it.
     """
-    full = _full(walk, backend, lesson_id)
+    full = _full(walk, backend, lesson_id, key_ttl)
     total = len(full["steps"])
     count = total if upto is None else max(0, min(upto, total))
     if count == total:
@@ -121,7 +124,7 @@ def _shared(trace: dict[str, Any], key: tuple[str, ...]) -> SharedTrace:
     return shared
 
 
-def _full(walk: StepThrough, backend: Backend, lesson_id: str) -> SharedTrace:
+def _full(walk: StepThrough, backend: Backend, lesson_id: str, key_ttl: float | None = None) -> SharedTrace:
     key = (version(walk), lesson_id, backend.name, backend.url or "")
     known = _TRACES.get(key)
     if known is not None:
@@ -132,7 +135,7 @@ def _full(walk: StepThrough, backend: Backend, lesson_id: str) -> SharedTrace:
     with lock:
         known = _TRACES.get(key)
         if known is None:
-            known = _shared(engine.run(walk, backend, lesson_id), key)
+            known = _shared(engine.run(walk, backend, lesson_id, key_ttl=key_ttl), key)
             _TRACES.put(key, known)
     with _RUNNING_LOCK:
         _RUNNING.pop(key, None)
