@@ -68,17 +68,24 @@ def test_each_learner_gets_their_own_csrf_token_beside_the_kept_pieces(site: Fla
     assert all('id="row-3"' in page for page in pages)
 
 
-def test_a_learners_own_run_is_rendered_afresh_and_never_kept(site: Flask) -> None:
-    client = site.test_client()
-    page = _get(client, 2, fragment=False)
+def test_a_learners_own_run_is_rendered_afresh_and_never_kept_for_others(site: Flask) -> None:
+    main = "/lessons/redis-broker/step-through"
+    others, mine = site.test_client(), site.test_client()
+
+    def row4(client: FlaskClient) -> str:
+        page = client.get(f"{main}?step=4").get_data(as_text=True)
+        start = page.index('id="row-4"')
+        return page[start : page.index("</tr>", start)]
+
+    assert "Blocks waiting" in row4(others)  # the lesson's run: the consumer's BRPOP waits at step 4
+    kept = len(stepcache._FRAGMENTS._items)
+    page = mine.get(f"{main}?step=3").get_data(as_text=True)
     csrf = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
-    kept_before = len(stepcache._FRAGMENTS._items)
-    response = client.post(
-        URL + "/try", data={"csrf": csrf, "step": "2", "actor": "worker-1", "command": "LPUSH queue mine"}
-    )
-    assert response.status_code == 200
-    assert len(stepcache._FRAGMENTS._items) == kept_before
-    assert "mine" in response.get_data(as_text=True)
+    data = {"csrf": csrf, "step": "3", "actor": "producer", "command": "LPUSH queue world"}
+    assert mine.post(main + "/console", data=data, headers={"HX-Request": "true"}).status_code == 200
+    assert "world" in row4(mine) and "Blocks waiting" not in row4(mine)  # their own run, rendered for them
+    assert "Blocks waiting" in row4(others)  # and never served to anyone else
+    assert len(stepcache._FRAGMENTS._items) == kept + 1  # only the lesson's step 3 was kept, not their run
 
 
 def test_a_trace_that_is_not_the_shared_one_is_rendered_every_time() -> None:
