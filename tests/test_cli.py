@@ -51,7 +51,7 @@ def test_check_of_a_broken_file_exits_1_with_file_line_col_lines(
     assert main(["check", str(broken)]) == 1
     out, err = capsys.readouterr()
     assert out.splitlines() == [
-        f"{broken}:7:7: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'",
+        f"{broken}:7:7: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS' (did you mean LPUSH?)",
         f"{broken}:8:7: step_through.steps[1].actor (step 2): unknown actor 'consumer' (declared actors: producer)",
     ]
     assert err == "2 problem(s)\n"

@@ -7,13 +7,15 @@ import pytest
 from tutor import messages
 from tutor.commands import (
     COMMANDS,
-    FORBIDDEN,
     CommandError,
     blocking_info,
     format_cli,
     parse_cli,
+    reply_options,
     spec_for,
 )
+from tutor.redis_names import REDIS_COMMANDS
+from tutor.refusals import FORBIDDEN
 
 # --- parse_cli: redis-cli's quoting rules ---------------------------------------------------------
 
@@ -119,10 +121,45 @@ def test_format_cli_quotes_and_escapes_like_redis_cli() -> None:
 # --- spec_for: the allowlist -----------------------------------------------------------------------
 
 
-def test_an_unknown_command_is_named_as_the_author_wrote_it() -> None:
+def test_an_unknown_command_is_named_as_the_author_wrote_it_with_the_closest_allowed_name() -> None:
     with pytest.raises(CommandError) as error:
         spec_for(["LPUHS", "queue", "hello"])
-    assert str(error.value) == "unknown Redis command 'LPUHS'"
+    assert str(error.value) == "unknown Redis command 'LPUHS' (did you mean LPUSH?)"
+
+
+@pytest.mark.parametrize(
+    ("typo", "meant"), [("lpuhs", "LPUSH"), ("XAUTOCLIAM", "XAUTOCLAIM"), ("BRPOPP", "BRPOP"), ("HGETAL", "HGETALL")]
+)
+def test_a_typo_suggests_the_allowed_command_it_is_closest_to(typo: str, meant: str) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for([typo, "k"])
+    assert str(error.value) == f"unknown Redis command '{typo}' (did you mean {meant}?)"
+
+
+def test_a_name_close_to_no_allowed_command_gets_no_suggestion() -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(["FROBNICATE", "k"])
+    assert str(error.value) == "unknown Redis command 'FROBNICATE'"
+
+
+def test_no_real_redis_command_is_called_unknown() -> None:
+    for name in sorted(REDIS_COMMANDS - set(COMMANDS)):
+        with pytest.raises(CommandError) as error:
+            spec_for([name, "k", "v"])
+        assert "unknown Redis command" not in str(error.value), name
+
+
+def test_every_allowed_and_forbidden_name_is_a_real_redis_command() -> None:
+    assert set(COMMANDS) <= REDIS_COMMANDS
+    assert set(FORBIDDEN) <= REDIS_COMMANDS
+
+
+@pytest.mark.parametrize("name", ["BITCOUNT", "ZRANGESTORE", "LCS", "GEOADD"])
+def test_a_real_command_outside_the_list_says_it_is_real_but_not_available_yet(name: str) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for([name, "k"])
+    assert str(error.value) == messages.NOT_IN_LESSONS.format(name=name)
+    assert "is a Redis command, but not one lessons can use yet" in str(error.value)
 
 
 def test_commands_are_case_insensitive() -> None:
@@ -150,12 +187,118 @@ def test_subscribe_is_forbidden_and_publish_suggested() -> None:
     assert "show the PUBLISH reply" in str(error.value)
 
 
-@pytest.mark.parametrize("argv", [["TIME"], ["TTL", "k"], ["SPOP", "s"], ["SRANDMEMBER", "s"]])
-def test_clock_and_chance_dependent_commands_are_forbidden(argv: list[str]) -> None:
+@pytest.mark.parametrize("argv", [["TIME"], ["TTL", "k"], ["PTTL", "k"], ["EXPIRETIME", "k"]])
+def test_commands_that_read_the_wall_clock_are_forbidden_for_that_reason(argv: list[str]) -> None:
     with pytest.raises(CommandError) as error:
         spec_for(argv)
     assert str(error.value) == messages.FORBIDDEN_CLOCK.format(name=argv[0])
-    assert "wall clock or on chance" in str(error.value)
+    assert "depends on the server's wall clock, not on lesson time" in str(error.value)
+
+
+@pytest.mark.parametrize("argv", [["EXPIREAT", "k", "1"], ["PEXPIREAT", "k", "1"]])
+def test_commands_that_take_a_unix_time_are_forbidden_for_that_reason(argv: list[str]) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(argv)
+    assert str(error.value) == messages.FORBIDDEN_TIMESTAMP.format(name=argv[0])
+
+
+@pytest.mark.parametrize("argv", [["SPOP", "s"], ["SRANDMEMBER", "s"], ["HRANDFIELD", "h"], ["ZRANDMEMBER", "z"]])
+def test_commands_that_pick_at_random_are_forbidden_for_that_reason(argv: list[str]) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(argv)
+    assert str(error.value) == messages.FORBIDDEN_CHANCE.format(name=argv[0])
+    assert "picks at random" in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["HELLO", "AUTH", "SELECT", "QUIT", "RESET"])
+def test_commands_that_change_the_connection_are_forbidden_for_that_reason(name: str) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for([name, "x"])
+    assert str(error.value) == messages.FORBIDDEN_CONNECTION.format(name=name)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["PSETEX", "k", "60000", "v"],
+        ["PEXPIRE", "k", "60000"],
+        ["GETEX", "k", "EX", "60"],
+        ["GETEX", "k", "PX", "90000"],
+        ["GETEX", "k"],
+        ["GETEX", "k", "PERSIST"],
+        ["SET", "k", "EXAT"],  # the value is the word EXAT, not the option
+    ],
+)
+def test_millisecond_expiries_of_a_minute_or_more_are_allowed(argv: list[str]) -> None:
+    assert spec_for(argv) is COMMANDS[argv[0]]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["PSETEX", "k", "59999", "v"], ["PEXPIRE", "k", "100"], ["GETEX", "k", "EX", "5"], ["GETEX", "k", "PX", "1"]],
+)
+def test_millisecond_expiries_under_a_minute_follow_the_ttl_rule(argv: list[str]) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(argv)
+    assert str(error.value) == messages.SHORT_TTL.format(minimum=60)
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["SET", "k", "v", "EXAT", "9999999999"], "EXAT"),
+        (["SET", "k", "v", "pxat", "9999999999000"], "PXAT"),
+        (["GETEX", "k", "EXAT", "9999999999"], "EXAT"),
+        (["XCLAIM", "s", "g", "c", "0", "1-0", "TIME", "1"], "TIME"),
+    ],
+)
+def test_options_that_take_a_unix_time_are_refused(argv: list[str], option: str) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(argv)
+    assert str(error.value) == messages.TIMESTAMP_OPTION.format(name=argv[0], option=option)
+
+
+@pytest.mark.parametrize(
+    ("line", "option"), [("SORT k BY w_*", "BY"), ("SORT k LIMIT 0 2 GET o_*", "GET"), ("SORT_RO k get #", "GET")]
+)
+def test_sort_with_a_key_pattern_is_refused(line: str, option: str) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(parse_cli(line))
+    assert str(error.value) == messages.SORT_PATTERN.format(name=parse_cli(line)[0], option=option)
+
+
+@pytest.mark.parametrize("line", ["SORT k", "SORT k DESC ALPHA LIMIT 0 2 STORE out", "SORT_RO k ALPHA"])
+def test_sort_on_the_keys_own_values_is_allowed(line: str) -> None:
+    assert spec_for(parse_cli(line)) is COMMANDS[parse_cli(line)[0].upper()]
+
+
+@pytest.mark.parametrize("line", ["XINFO STREAM s", "XINFO GROUPS s", "xinfo consumers s g"])
+def test_xinfo_stream_groups_and_consumers_are_allowed(line: str) -> None:
+    assert spec_for(parse_cli(line)) is COMMANDS["XINFO"]
+
+
+def test_xinfo_help_is_refused_with_its_reason() -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(["XINFO", "HELP"])
+    assert str(error.value) == messages.XINFO_HELP
+
+
+def test_an_unknown_xinfo_subcommand_suggests_the_closest() -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(["XINFO", "CONSUMER", "s", "g"])
+    assert str(error.value) == messages.XINFO_SUBCOMMAND.format(sub="CONSUMER", hint=" (did you mean CONSUMERS?)")
+
+
+def test_xinfo_without_a_subcommand_says_which_there_are() -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(["XINFO"])
+    assert str(error.value) == messages.XINFO_MISSING
+
+
+def test_xinfo_stream_full_is_refused_for_its_wall_clock_times() -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for(["XINFO", "STREAM", "s", "FULL"])
+    assert str(error.value) == messages.XINFO_FULL
 
 
 def test_forbidden_is_checked_case_insensitively() -> None:
@@ -215,6 +358,18 @@ def keys(argv: list[str]) -> list[str]:
         ("DEL a b", ["a", "b"]),
         ("RENAME old new", ["old", "new"]),
         ("XGROUP CREATE s g 0 MKSTREAM", ["s"]),
+        ("XCLAIM s g c 0 1-0 2-0 JUSTID", ["s"]),
+        ("XAUTOCLAIM s g c 60000 0-0 COUNT 5", ["s"]),
+        ("XINFO STREAM s", ["s"]),
+        ("XINFO CONSUMERS s g", ["s"]),
+        ("SORT k", ["k"]),
+        ("SORT k ALPHA STORE dest", ["k", "dest"]),
+        ("SORT k LIMIT 0 5 STORE d1 STORE d2", ["k", "d1", "d2"]),
+        ("SORT k STORE", ["k"]),
+        ("ZREMRANGEBYSCORE z -inf 5", ["z"]),
+        ("ZREMRANGEBYRANK z 0 1", ["z"]),
+        ("HINCRBYFLOAT h f 1.5", ["h"]),
+        ("PSETEX k 60000 v", ["k"]),
         ("PING", []),
         ("PUBLISH news hello", []),
     ],
@@ -307,3 +462,22 @@ def test_plain_decimal_timeouts_are_read(timeout: str, seconds: float) -> None:
     assert info is not None
     assert info.timeout_seconds == seconds
     assert spec_for(["BRPOP", "q", timeout]) is COMMANDS["BRPOP"]
+
+
+# --- reply callbacks ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "options"),
+    [
+        ("ZRANGE z 0 -1 WITHSCORES", {"withscores": True}),
+        ("XCLAIM s g c 0 1-0 JUSTID", {"parse_justid": True}),
+        ("XAUTOCLAIM s g c 0 0-0 JUSTID", {"parse_justid": True}),
+        ("XCLAIM s g c 0 1-0", {}),
+        ("XPENDING s g - + 10", {"parse_detail": True}),
+        ("XPENDING s g IDLE 5 - + 10 c", {"parse_detail": True}),
+        ("XPENDING s g", {}),
+    ],
+)
+def test_reply_options_are_those_redis_pys_own_methods_pass(line: str, options: dict[str, bool]) -> None:
+    assert reply_options(parse_cli(line)) == options

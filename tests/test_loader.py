@@ -182,7 +182,7 @@ def test_unknown_redis_command_is_reported_at_the_redis_field() -> None:
               redis: LPUHS queue hi
         """
     assert problems(text) == [
-        "lessons/x.yaml:14:7: step_through.steps[2].redis (step 3): unknown Redis command 'LPUHS'"
+        "lessons/x.yaml:14:7: step_through.steps[2].redis (step 3): unknown Redis command 'LPUHS' (did you mean LPUSH?)"
     ]
 
 
@@ -239,7 +239,7 @@ def test_several_problems_in_one_file_are_all_reported_in_file_order() -> None:
         """
     assert problems(text) == [
         "lessons/x.yaml:6:7: step_through.steps[0].actor (step 1): unknown actor 'b' (declared actors: a)",
-        "lessons/x.yaml:8:7: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'",
+        "lessons/x.yaml:8:7: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS' (did you mean LPUSH?)",
         "lessons/x.yaml:12:7: step_through.steps[1].assign (step 2): unknown variable 'w' (declared variables: v)",
         "lessons/x.yaml:13:7: step_through.steps[2] (step 3): a step needs redis:, python: or note:",
     ]
@@ -488,7 +488,7 @@ def test_all_problems_in_all_files_are_reported_and_a_broken_file_does_not_stop_
     )
     assert [str(p) for p in check_paths([tmp_path], backend)] == [
         f"{broken}:5:8: step_through.steps[0].actor (step 1): unknown actor 'q' (declared actors: p)",
-        f"{broken}:5:32: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'",
+        f"{broken}:5:32: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS' (did you mean LPUSH?)",
         f"{syntax}:2:1: YAML syntax error: expected ',' or ']', but got '<stream end>'",
         f"{failing}:5:54: step_through.steps[0].expect (step 1): expected 3, but Redis replied 1",
     ]
@@ -522,5 +522,6 @@ step_through:
     assert found == [
         "lessons/x.yaml:5:50: step_through.steps[0].line (step 1): expected a whole number, got the text 'first'",
         "lessons/x.yaml:6:8: step_through.steps[1].actor (step 2): unknown actor 'b' (declared actors: a)",
-        "lessons/x.yaml:6:31: step_through.steps[1].redis (step 2): unknown Redis command 'LPUHS'",
+        "lessons/x.yaml:6:31: step_through.steps[1].redis (step 2): "
+        "unknown Redis command 'LPUHS' (did you mean LPUSH?)",
     ]

@@ -59,7 +59,7 @@ def test_a_blocking_command_on_an_empty_list_is_shown_blocked_and_returns(client
     [
         ("FLUSHALL", {}, "'FLUSHALL' is not available in lessons"),
         ("KEYS *", {}, "'KEYS' is not available in lessons"),
-        ("LPUHS q x", {}, "unknown Redis command 'LPUHS'"),
+        ("LPUHS q x", {}, "unknown Redis command 'LPUHS' (did you mean LPUSH?)"),
         ('GET "unclosed', {}, "unbalanced quotes"),
         ("BRPOP q 0x1", {}, "needs its timeout as a plain number"),
         ("", {}, "type a Redis command"),

@@ -215,7 +215,8 @@ def test_a_broken_lesson_is_listed_with_its_problems_and_the_good_one_still_work
     page = client.get("/").get_data(as_text=True)
     [problem] = Catalog(lessons).state()[1][0].problems
     assert str(problem) == (
-        f"{lessons / 'broken.yaml'}:7:7: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS'"
+        f"{lessons / 'broken.yaml'}:7:7: step_through.steps[0].redis (step 1): "
+        "unknown Redis command 'LPUHS' (did you mean LPUSH?)"
     )
     assert "Lesson files with problems" in page
     assert str(escape(str(problem))) in page
@@ -234,7 +235,7 @@ def test_editing_a_lesson_file_shows_on_the_next_request(lessons: Path, tmp_path
     assert "Redis as message broker in Flask" not in page
     file.write_text(BROKEN)
     page = client.get("/").get_data(as_text=True)
-    assert "unknown Redis command &#39;LPUHS&#39;" in page
+    assert "unknown Redis command &#39;LPUHS&#39; (did you mean LPUSH?)" in page
     assert client.get("/lessons/redis-broker/").status_code == 404
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from tutor import messages
+from tutor.refusals import option_problem, refusal, sort_options, ttl_problem
 
 
 class CommandError(ValueError):
@@ -152,6 +154,12 @@ def _subcommand_key(argv: list[str]) -> list[int]:
     return [2] if len(argv) > 2 else []
 
 
+def _sort_keys(argv: list[str]) -> list[int]:
+    """SORT key ... STORE destination: both are keys."""
+    stores = [at + 1 for word, at in sort_options(argv) if word == "STORE" and at + 1 < len(argv)]
+    return ([1] if len(argv) > 1 else []) + stores
+
+
 @dataclass(frozen=True)
 class CommandSpec:
     """What the engine needs to know about one allowed command."""
@@ -196,8 +204,13 @@ COMMANDS: dict[str, CommandSpec] = {
     "EXISTS": _spec(_ALL),
     "TYPE": _spec(_ONE, status=True),
     "EXPIRE": _spec(_ONE),
+    "PEXPIRE": _spec(_ONE),
+    "PSETEX": _spec(_ONE, status=True),
+    "GETEX": _spec(_ONE),
     "PERSIST": _spec(_ONE),
     "RENAME": _spec(_TWO, status=True),
+    "SORT": _spec(_sort_keys),
+    "SORT_RO": _spec(_sort_keys),
     # lists
     "LPUSH": _spec(_ONE),
     "RPUSH": _spec(_ONE),
@@ -234,6 +247,7 @@ COMMANDS: dict[str, CommandSpec] = {
     "HKEYS": _spec(_ONE),
     "HVALS": _spec(_ONE),
     "HINCRBY": _spec(_ONE),
+    "HINCRBYFLOAT": _spec(_ONE),
     # sets
     "SADD": _spec(_ONE),
     "SREM": _spec(_ONE),
@@ -257,6 +271,8 @@ COMMANDS: dict[str, CommandSpec] = {
     "ZINCRBY": _spec(_ONE),
     "ZPOPMIN": _spec(_ONE),
     "ZPOPMAX": _spec(_ONE),
+    "ZREMRANGEBYSCORE": _spec(_ONE),
+    "ZREMRANGEBYRANK": _spec(_ONE),
     "ZMPOP": _spec(_numkeys(1)),
     "BZPOPMIN": _spec(_ALL_BUT_LAST),
     "BZPOPMAX": _spec(_ALL_BUT_LAST),
@@ -273,6 +289,9 @@ COMMANDS: dict[str, CommandSpec] = {
     "XGROUP": _spec(_subcommand_key, status=True),
     "XACK": _spec(_ONE),
     "XPENDING": _spec(_ONE),
+    "XCLAIM": _spec(_ONE),
+    "XAUTOCLAIM": _spec(_ONE),
+    "XINFO": _spec(_subcommand_key),
     # pub/sub (publishing only: a subscribed connection cannot run the next step)
     "PUBLISH": CommandSpec(keys=_NONE, channels=_ONE),
     # transactions
@@ -286,22 +305,6 @@ COMMANDS: dict[str, CommandSpec] = {
     "ECHO": _spec(_NONE),
 }
 
-# Commands Redis has that lessons may not use, with the reason a learner or author is told.
-FORBIDDEN: dict[str, str] = {
-    name: messages.FORBIDDEN_GLOBAL
-    for name in (
-        "KEYS SCAN RANDOMKEY FLUSHALL FLUSHDB SELECT SWAPDB MOVE COPY MIGRATE DUMP RESTORE "
-        "CONFIG DEBUG SHUTDOWN SAVE BGSAVE BGREWRITEAOF REPLICAOF SLAVEOF CLIENT CLUSTER ACL "
-        "MODULE SCRIPT FUNCTION EVAL EVALSHA EVAL_RO EVALSHA_RO FCALL INFO MONITOR DBSIZE "
-        "LASTSAVE SYNC PSYNC WAIT OBJECT MEMORY LATENCY SLOWLOG COMMAND HELLO AUTH QUIT RESET"
-    ).split()
-}
-FORBIDDEN.update(
-    {name: messages.FORBIDDEN_SUBSCRIBE for name in "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE".split()}
-)
-_CLOCK = "TIME TTL PTTL EXPIRETIME PEXPIRETIME SPOP SRANDMEMBER PSETEX PEXPIRE PEXPIREAT EXPIREAT GETEX"
-FORBIDDEN.update({name: messages.FORBIDDEN_CLOCK for name in _CLOCK.split()})
-
 
 def spec_for(argv: Sequence[str]) -> CommandSpec:
     """The allowed command's spec, or a CommandError saying why it cannot run."""
@@ -313,42 +316,33 @@ def spec_for(argv: Sequence[str]) -> CommandSpec:
             raise CommandError(messages.XADD_STAR)
         if name == "XREADGROUP" and "BLOCK" in (a.upper() for a in argv):
             raise CommandError(messages.XREADGROUP_BLOCK)
-        _check_ttl(name, list(argv))
+        problem = option_problem(name, list(argv)) or ttl_problem(name, list(argv))
+        if problem:
+            raise CommandError(problem)
         blocking = blocking_info(argv)
         if blocking is not None and blocking.timeout_seconds is None:
             # Never send a blocking command whose wait we cannot read: it could really block.
             raise CommandError(messages.BAD_TIMEOUT.format(name=name))
         return COMMANDS[name]
-    if name in FORBIDDEN:
-        raise CommandError(FORBIDDEN[name].format(name=name))
-    raise CommandError(messages.UNKNOWN_COMMAND.format(name=argv[0]))
+    raise CommandError(refusal(argv[0], COMMANDS))
 
 
-MIN_TTL_SECONDS = 60
+def reply_options(argv: Sequence[str]) -> dict[str, Any]:
+    """The options redis-py's own method passes to the reply callback for this command line.
 
-
-def _check_ttl(name: str, argv: list[str]) -> None:
-    """Expiry runs on the server's clock: refuse TTLs short enough to fire during a run."""
-    seconds: list[str] = []
-    if name in ("EXPIRE", "SETEX") and len(argv) > 2:
-        seconds.append(argv[2])
-    if name == "SET":
-        upper = [a.upper() for a in argv]
-        for option, scale in (("EX", 1), ("PX", 1000)):
-            if option in upper[3:]:
-                at = upper.index(option, 3) + 1
-                if at < len(argv):
-                    seconds.append(str(_number(argv[at]) / scale))
-    for text in seconds:
-        if _number(text) < MIN_TTL_SECONDS:
-            raise CommandError(messages.SHORT_TTL.format(minimum=MIN_TTL_SECONDS))
-
-
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        return float("inf")  # not a number: let Redis say what is wrong with it
+    `r.xclaim(..., justid=True)`, `r.xpending_range(...)` and `r.zrange(..., withscores=True)` hand
+    their callbacks an option the bare reply does not carry; without it the value would not be what
+    the learner's redis-py call returns.
+    """
+    name = argv[0].upper()
+    upper = [a.upper() for a in argv]
+    if "WITHSCORES" in upper:
+        return {"withscores": True}
+    if name in ("XCLAIM", "XAUTOCLAIM") and "JUSTID" in upper[5:]:
+        return {"parse_justid": True}
+    if name == "XPENDING" and len(argv) > 3:
+        return {"parse_detail": True}
+    return {}
 
 
 @dataclass(frozen=True)

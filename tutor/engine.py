@@ -13,6 +13,7 @@ see each other's keys; the trace shows the names the author wrote.
 
 from __future__ import annotations
 
+import copy
 import secrets
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -24,12 +25,13 @@ from redis.exceptions import ResponseError
 
 from tutor import messages
 from tutor.backend import Backend
-from tutor.commands import Blocking, CommandError, blocking_info, format_cli, spec_for
+from tutor.commands import Blocking, CommandError, blocking_info, format_cli, reply_options, spec_for
 from tutor.keystates import read_key_states, strip_namespace
 from tutor.limits import LIMITS
 from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
 from tutor.replies import error_record, py_repr, reply_record, to_json
+from tutor.streamclock import StreamClock
 
 TRACE_FORMAT = "tutor-trace/1"
 NAMESPACE = "tutor:run:"
@@ -69,6 +71,7 @@ class _Run:
     variables: dict[str, _Variable] = field(default_factory=dict)
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
     clock: float = 0.0
+    streams: StreamClock = field(default_factory=StreamClock)  # consumer-group idle times on lesson time
 
 
 def run(
@@ -246,8 +249,9 @@ def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool
     connection = client.connection
     assert connection is not None
     try:
-        connection.send_command(*sent)
-        raw = connection.read_response()
+        raw = state.streams.exchange(
+            connection, state.observer, sent, state.clock, state.queued.get(actor, []), queueing
+        )
     except ResponseError as error:
         return error_record(str(_strip(state, error)))
     raw = _strip(state, raw)
@@ -281,9 +285,8 @@ def _parse(client: redis.Redis, sent: Sequence[str], raw: Any) -> Any:
     callback = callback or client.response_callbacks.get(name)
     if callback is None or isinstance(raw, ResponseError):
         return raw
-    options = {"withscores": True} if any(a.upper() == "WITHSCORES" for a in sent) else {}
-    try:
-        return callback(raw, **options)
+    try:  # on a copy: some callbacks (XAUTOCLAIM's) rewrite the reply in place, and raw is shown too
+        return callback(copy.deepcopy(raw), **reply_options(sent))
     except Exception:  # a callback that needs options we cannot know: show the reply as sent
         return raw
 

@@ -9,15 +9,54 @@ from __future__ import annotations
 EMPTY_COMMAND = "the command is empty; write a Redis command such as 'LPUSH queue hello'"
 UNBALANCED_QUOTES = "unbalanced quotes in the command; close every \" or ' you open"
 QUOTE_NOT_FOLLOWED_BY_SPACE = "a closing quote must be followed by a space or the end of the line"
-UNKNOWN_COMMAND = "unknown Redis command '{name}'"
+UNKNOWN_COMMAND = "unknown Redis command '{name}'{hint}"
+DID_YOU_MEAN = " (did you mean {name}?)"
+NOT_IN_LESSONS = (
+    "'{name}' is a Redis command, but not one lessons can use yet: the engine runs only commands whose keys "
+    "it knows how to keep inside the lesson (docs/authoring.md, section 7 lists them); ask for it to be added"
+)
 FORBIDDEN_GLOBAL = "'{name}' is not available in lessons: it reaches beyond the lesson's own keys or the server"
+FORBIDDEN_CONNECTION = (
+    "'{name}' is not available in lessons: it changes the actor's connection itself (protocol, login, "
+    "database or cluster mode), which the engine keeps as it is for the whole run"
+)
 FORBIDDEN_SUBSCRIBE = (
     "'{name}' is not available in lessons: a subscribed connection cannot run the next step; "
     "show the PUBLISH reply (the number of subscribers) instead"
 )
 FORBIDDEN_CLOCK = (
-    "'{name}' is not available in lessons: its reply depends on the wall clock or on chance, "
+    "'{name}' is not available in lessons: its reply depends on the server's wall clock, not on lesson time, "
     "so the trace would differ between runs"
+)
+FORBIDDEN_TIMESTAMP = (
+    "'{name}' is not available in lessons: it takes a Unix time on the server's clock, so what it does depends "
+    "on when the lesson runs; use EXPIRE or PEXPIRE with at least 60 s"
+)
+FORBIDDEN_CHANCE = (
+    "'{name}' is not available in lessons: it picks at random, so the trace would differ between runs "
+    "(and the embedded server draws differently from Redis)"
+)
+TIMESTAMP_OPTION = (
+    "{name} with {option} takes a Unix time on the server's clock, so the trace would depend on when the "
+    "lesson runs; leave {option} out (XCLAIM: use IDLE; SET and GETEX: use EX or PX with at least 60 s)"
+)
+SORT_PATTERN = (
+    "{name} with {option} reads other keys named by a pattern, which cannot be kept inside the lesson's "
+    "own keys; sort the key's own values (ASC, DESC, ALPHA, LIMIT, STORE)"
+)
+XINFO_SUBCOMMAND = (
+    "unknown XINFO subcommand '{sub}'{hint}: lessons can use XINFO STREAM key, XINFO GROUPS key "
+    "and XINFO CONSUMERS key group"
+)
+XINFO_MISSING = "XINFO needs a subcommand: XINFO STREAM key, XINFO GROUPS key or XINFO CONSUMERS key group"
+XINFO_HELP = (
+    "XINFO HELP is not available in lessons: the embedded server does not have it; lessons can use "
+    "XINFO STREAM key, XINFO GROUPS key and XINFO CONSUMERS key group"
+)
+XINFO_FULL = (
+    "XINFO STREAM with FULL is not available in lessons: its reply holds Unix times from the server's clock "
+    "(seen-time, delivery times), and the embedded server leaves out its group details; show XINFO CONSUMERS "
+    "and XPENDING, whose idle times follow lesson time"
 )
 XADD_STAR = (
     "XADD with '*' makes an ID from the wall clock, so the trace would differ between runs; "
