@@ -33,6 +33,7 @@ def check_paths(paths: Iterable[str | FsPath], backend: Backend) -> list[Problem
     """Every problem in every lesson file under `paths`."""
     problems: list[Problem] = []
     seen: dict[str, str] = {}
+    sound: list[Loaded] = []
     for file in lesson_files(paths):
         if not file.exists():
             problems.append(Problem(str(file), 1, 1, "", "no such file or folder"))
@@ -46,8 +47,23 @@ def check_paths(paths: Iterable[str | FsPath], backend: Backend) -> list[Problem
             loaded.problem(("id",), messages.DUPLICATE_ID.format(id=lesson.id, other=seen[lesson.id]))
             problems.append(loaded.problems[-1])
         seen.setdefault(lesson.id, str(file))
+        sound.append(loaded)
         problems.extend(check_lesson(lesson, loaded, backend))
+    problems.extend(_builds_on_problems(sound, seen))
     return problems
+
+
+def _builds_on_problems(sound: list[Loaded], seen: dict[str, str]) -> list[Problem]:
+    """A lesson may build only on lessons that exist in the same folders."""
+    known = ", ".join(sorted(seen))
+    found: list[Problem] = []
+    for loaded in sound:
+        assert loaded.lesson is not None
+        for index, other in enumerate(loaded.lesson.builds_on):
+            if other not in seen:
+                loaded.problem(("builds_on", index), messages.UNKNOWN_BUILDS_ON.format(id=other, known=known))
+                found.append(loaded.problems[-1])
+    return found
 
 
 def check_lesson(lesson: Lesson, loaded: Loaded, backend: Backend) -> list[Problem]:

@@ -195,6 +195,13 @@ LESSON_SCHEMA: dict[str, Any] = {
             "minutes": {"type": "integer", "minimum": 1},
             "summary": _TEXT,
             "order": {"type": "integer", "description": "Position in the catalog."},
+            "builds_on": {
+                "type": "array",
+                "items": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9\-_]*$"},
+                "uniqueItems": True,
+                "description": "Ids of the lessons a learner should take first.",
+            },
+            "teaches": {**_TEXT, "description": "What the topic teaches, in one line."},
             "step_through": {"anyOf": [_STEP_THROUGH, {"type": "array", "items": _STEP_THROUGH, "minItems": 1}]},
             "performance": _PERFORMANCE,
         },
