@@ -1,6 +1,7 @@
-"""Shared fixtures: the app/client/runner trio, and a real redis-server on a free loopback port.
+"""Shared fixtures: the app/client/runner trio, a real redis-server on a free loopback port, and the
+progress database on SQLite and on a real PostgreSQL.
 
-With CI=true, a test that needs a real Redis fails (never skips) when redis-server is missing.
+With CI=true, a test that needs a real Redis or PostgreSQL fails (never skips) when it is missing.
 """
 
 from __future__ import annotations
@@ -9,12 +10,16 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import pg_cluster
 import pytest
 import redis
+import sqlalchemy
 from flask import Flask
 from flask.testing import FlaskClient, FlaskCliRunner
 
@@ -109,3 +114,48 @@ def client(app: Flask) -> FlaskClient:
 def runner(app: Flask) -> FlaskCliRunner:
     """A CLI runner for the app."""
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A real PostgreSQL: the one .ci/run started (TUTOR_TEST_POSTGRES_URL), else a throwaway cluster."""
+    given = os.environ.get("TUTOR_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    if pg_cluster.binaries() is None:
+        message = "PostgreSQL is not installed (the store tests run on it too); .ci/run installs it"
+        if in_ci():
+            pytest.fail(message)
+        pytest.skip(message)
+    folder = tempfile.mkdtemp(prefix="tutor-pg-")  # not tmp_path: the cluster's owner must reach it
+    try:
+        yield pg_cluster.start(folder)
+    finally:
+        pg_cluster.stop(folder)
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped after it."""
+    server = sqlalchemy.make_url(postgres_server_url)
+    name = f"test_{uuid.uuid4().hex[:16]}"
+    admin = sqlalchemy.create_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        yield server.set(database=name).render_as_string(hide_password=False)
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty progress database: a SQLite file, and a real PostgreSQL database."""
+    if request.param == "sqlite":
+        from tutor.db import sqlite_url
+
+        return sqlite_url(tmp_path / "progress.sqlite3")
+    return str(request.getfixturevalue("postgres_url"))

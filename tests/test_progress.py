@@ -1,34 +1,45 @@
-"""SqliteStore and RedisStore (fakeredis and a real server) keep learners' progress the same way."""
+"""The progress store keeps learners' progress the same way on SQLite and on PostgreSQL, its schema
+is Alembic's (a file from before Alembic upgrades without loss), and a request uses one connection."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
+import subprocess
+import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-import fakeredis
 import pytest
-import redis
+import sqlalchemy
+from flask import Flask
 
-from tutor.progress import APP_PREFIX, Answer, ProgressStore, RedisStore, SqliteStore, StepProgress, export
+from tutor import create_app, db
+from tutor.progress import SqlStore
+from tutor.records import Answer, ProgressStore, StepProgress, export
 
+ROOT = Path(__file__).resolve().parent.parent
 LEARNER = "learner-one-" + "x" * 32
 OTHER = "learner-two-" + "y" * 32
 
 
-@pytest.fixture(params=["sqlite", "fakeredis", pytest.param("redis", marks=pytest.mark.real_redis)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ProgressStore]:
-    """Each store, empty."""
-    if request.param == "sqlite":
-        yield SqliteStore(tmp_path / "progress.sqlite3")
-    elif request.param == "fakeredis":
-        client = fakeredis.FakeRedis(decode_responses=True)
-        yield RedisStore(client)
-        client.close()
-    else:
-        url = request.getfixturevalue("real_redis")
-        client = redis.Redis.from_url(url, decode_responses=True)
-        yield RedisStore(client)
-        client.close()
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sqlalchemy.Engine]:
+    """An engine on an empty database, migrated to the newest schema."""
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(params=[True, False], ids=["one-connection", "connection-per-call"])
+def store(request: pytest.FixtureRequest, engine: sqlalchemy.Engine) -> Iterator[ProgressStore]:
+    """The store as a request holds it (one connection), and as scripts use it (one per call)."""
+    opened = SqlStore(engine, keep=request.param)
+    yield opened
+    opened.close()
 
 
 def answer(question: int, choices: tuple[int, ...], correct: bool, at: float, **kw: object) -> Answer:
@@ -168,18 +179,196 @@ def test_export_holds_everything_kept_about_a_learner(store: ProgressStore) -> N
     ]
 
 
-def test_the_redis_store_keeps_its_keys_under_the_app_prefix() -> None:
-    client = fakeredis.FakeRedis(decode_responses=True)
-    store = RedisStore(client)
-    store.record_step(LEARNER, "redis-broker", "main", 1)
-    store.record_hint(LEARNER, "redis-broker", "performance", 1)
-    store.record_answer(answer(1, (0,), True, 1.0))
-    keys = client.keys("*")
-    assert keys
-    assert all(key.startswith(APP_PREFIX) for key in keys)
-    client.close()
+def test_a_new_store_object_on_the_same_database_sees_the_same_progress(engine: sqlalchemy.Engine) -> None:
+    SqlStore(engine, keep=False).record_step(LEARNER, "redis-broker", "main", 3)
+    again = db.make_engine(engine.url.render_as_string(hide_password=False))
+    try:
+        assert SqlStore(again, keep=False).steps(LEARNER, "redis-broker")["main"].furthest == 3
+    finally:
+        again.dispose()
 
 
-def test_the_sqlite_store_survives_a_new_store_object_on_the_same_file(tmp_path: Path) -> None:
-    SqliteStore(tmp_path / "p.sqlite3").record_step(LEARNER, "redis-broker", "main", 3)
-    assert SqliteStore(tmp_path / "p.sqlite3").steps(LEARNER, "redis-broker")["main"].furthest == 3
+def test_a_new_database_is_at_the_newest_revision(engine: sqlalchemy.Engine) -> None:
+    assert db.head() is not None
+    assert db.current(engine) == db.head()
+    assert db.upgrade(engine) == db.head()  # a second upgrade is a no-op
+
+
+def test_processes_starting_at_once_migrate_an_empty_database_once(database_url: str) -> None:
+    engines = [db.make_engine(database_url) for _ in range(4)]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(len(engines))
+
+    def start(engine: sqlalchemy.Engine) -> None:
+        try:
+            barrier.wait(timeout=30)
+            db.upgrade(engine)
+        except BaseException as error:  # reported below, with the thread's own error
+            errors.append(error)
+
+    threads = [threading.Thread(target=start, args=(engine,)) for engine in engines]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    try:
+        assert errors == []
+        assert all(db.current(engine) == db.head() for engine in engines)
+        SqlStore(engines[0], keep=False).record_step(LEARNER, "redis-broker", "main", 1)
+        assert SqlStore(engines[1], keep=False).steps(LEARNER, "redis-broker")["main"].current == 1
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+# The schema tutor/progress.py created before Alembic (verbatim): files like this exist on servers.
+BEFORE_ALEMBIC = """
+CREATE TABLE IF NOT EXISTS steps (
+  learner TEXT NOT NULL, lesson TEXT NOT NULL, walkthrough TEXT NOT NULL,
+  current INTEGER NOT NULL, furthest INTEGER NOT NULL, updated REAL NOT NULL,
+  PRIMARY KEY (learner, lesson, walkthrough));
+CREATE TABLE IF NOT EXISTS hints (
+  learner TEXT NOT NULL, lesson TEXT NOT NULL, quiz TEXT NOT NULL, question INTEGER NOT NULL,
+  at REAL NOT NULL, PRIMARY KEY (learner, lesson, quiz, question));
+CREATE TABLE IF NOT EXISTS answers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT, learner TEXT NOT NULL, lesson TEXT NOT NULL,
+  quiz TEXT NOT NULL, question INTEGER NOT NULL, choices TEXT NOT NULL, correct INTEGER NOT NULL,
+  hinted INTEGER NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS answers_by_learner ON answers (learner, lesson);
+CREATE INDEX IF NOT EXISTS answers_by_lesson ON answers (lesson);
+"""
+
+
+def _old_file(path: Path) -> None:
+    """A progress file as the SQLite store of before wrote it: its schema, its WAL mode, its rows."""
+    connection = sqlite3.connect(path)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.executescript(BEFORE_ALEMBIC)
+        with connection:
+            connection.executemany(
+                "INSERT INTO steps VALUES (?, ?, ?, ?, ?, ?)",
+                [(LEARNER, "redis-broker", "main", 2, 5, 100.5), (OTHER, "celery", "two-workers", 1, 1, 101.25)],
+            )
+            connection.executemany(
+                "INSERT INTO hints VALUES (?, ?, ?, ?, ?)",
+                [(LEARNER, "redis-broker", "step-through:main", 1, 102.0), (OTHER, "celery", "performance", 2, 103.0)],
+            )
+            connection.executemany(
+                "INSERT INTO answers (learner, lesson, quiz, question, choices, correct, hinted, at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (LEARNER, "redis-broker", "step-through:main", 1, json.dumps([0]), 0, 0, 104.0),
+                    (LEARNER, "redis-broker", "step-through:main", 1, json.dumps([1]), 1, 1, 105.0),
+                    (LEARNER, "redis-broker", "step-through:main", 3, json.dumps([]), 0, 0, 106.0),
+                    (OTHER, "celery", "performance", 2, json.dumps([0, 2]), 1, 0, 107.0),
+                ],
+            )
+    finally:
+        connection.close()
+
+
+def test_a_progress_file_from_before_alembic_upgrades_without_loss(tmp_path: Path) -> None:
+    path = tmp_path / "tutor.sqlite3"
+    _old_file(path)
+    engine = db.make_engine(db.sqlite_url(path))
+    try:
+        assert db.current(engine) is None  # never migrated
+        assert db.upgrade(engine) == db.head()
+        assert db.current(engine) == db.head()
+        store = SqlStore(engine, keep=False)
+        assert store.steps(LEARNER, "redis-broker") == {"main": StepProgress(2, 5, 100.5)}
+        assert store.steps(OTHER, "celery") == {"two-workers": StepProgress(1, 1, 101.25)}
+        assert store.hints(LEARNER, "redis-broker") == {("step-through:main", 1)}
+        assert store.hints(OTHER, "celery") == {("performance", 2)}
+        assert store.all_answers() == [
+            Answer(LEARNER, "redis-broker", "step-through:main", 1, (0,), False, False, 104.0),
+            Answer(LEARNER, "redis-broker", "step-through:main", 1, (1,), True, True, 105.0),
+            Answer(LEARNER, "redis-broker", "step-through:main", 3, (), False, False, 106.0),
+            Answer(OTHER, "celery", "performance", 2, (0, 2), True, False, 107.0),
+        ]
+        assert store.lessons_of(LEARNER) == ["redis-broker"]
+        # and the upgraded file takes new progress the way a new one does
+        store.record_step(LEARNER, "redis-broker", "main", 7)
+        store.record_answer(Answer(LEARNER, "redis-broker", "performance", 1, (1,), True, False, 108.0))
+        assert store.steps(LEARNER, "redis-broker")["main"].furthest == 7
+        assert len(store.answers(LEARNER, "redis-broker")) == 4
+    finally:
+        engine.dispose()
+
+
+def test_the_site_upgrades_an_old_progress_file_on_startup(tmp_path: Path) -> None:
+    path = tmp_path / "tutor.sqlite3"
+    _old_file(path)
+    app = create_app({"TESTING": True, "TUTOR_DATABASE": str(path), "SECRET_KEY": "s", "REDIS_URL": None})
+    assert db.current(app.extensions["tutor.db"]) == db.head()
+    assert app.extensions["tutor.progress"].steps(LEARNER, "redis-broker")["main"].furthest == 5
+
+
+def test_tutor_db_upgrade_migrates_and_says_so(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tutor.cli import main
+
+    path = tmp_path / "tutor.sqlite3"
+    _old_file(path)
+    url = db.sqlite_url(path)
+    assert main(["db", "current", "--database-url", url]) == 0
+    assert f"revision none (newest: {db.head()})" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--database-url", url]) == 0
+    assert f"revision none -> {db.head()}" in capsys.readouterr().out
+    assert main(["db", "current", "--database-url", url]) == 0
+    assert f"revision {db.head()} (newest" in capsys.readouterr().out
+
+
+def test_a_sqlite_database_writes_ahead_and_syncs_normally(tmp_path: Path) -> None:
+    engine = db.make_engine(db.sqlite_url(tmp_path / "p.sqlite3"))
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: no fsync per commit
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url", "redis://127.0.0.1:6379/0"])
+def test_an_unsupported_database_url_is_refused_with_a_sentence(url: str) -> None:
+    with pytest.raises(db.DatabaseURLError, match="DATABASE_URL"):
+        db.make_engine(url)
+
+
+def test_postgres_urls_use_psycopg_3() -> None:
+    for given in ("postgres://u:p@h/d", "postgresql://u:p@h/d", "postgresql+psycopg2://u:p@h/d"):
+        assert db.normalise_url(given).drivername == "postgresql+psycopg"
+
+
+def _checkouts(app: Flask) -> list[str]:
+    events: list[str] = []
+    pool = app.extensions["tutor.db"].pool
+    sqlalchemy.event.listen(pool, "checkout", lambda *_: events.append("out"))
+    sqlalchemy.event.listen(pool, "checkin", lambda *_: events.append("in"))
+    return events
+
+
+def test_a_request_uses_one_connection_and_gives_it_back(database_url: str) -> None:
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "s", "REDIS_URL": None})
+    client = app.test_client()
+    events = _checkouts(app)
+    # a step click: reads the saved step and predictions, runs, writes the step reached
+    assert client.get("/lessons/redis-broker/step-through?step=2").status_code == 200
+    assert client.get("/lessons/redis-broker/step-through").status_code == 200
+    assert client.get("/").status_code == 200  # the catalog reads every topic's progress
+    assert events == ["out", "in"] * 3
+    app.extensions["tutor.db"].dispose()
+
+
+def test_progress_records_and_quiz_rules_import_no_framework_and_no_driver() -> None:
+    heavy = "('flask', 'sqlalchemy', 'sqlite3', 'psycopg', 'redis', 'fakeredis')"
+    code = f"import sys, tutor.quiz, tutor.records; print(sorted(m for m in {heavy} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.strip() == "[]"
+
+
+def test_templates_get_no_helper_that_reads_progress(app: Flask) -> None:
+    callables: dict[str, Any] = {k: v for k, v in app.jinja_env.globals.items() if callable(v)}
+    own = {name: fn for name, fn in callables.items() if getattr(fn, "__module__", "").startswith("tutor.")}
+    # csrf_token derives a token from the session and the secret key; nothing else of ours is callable there.
+    assert set(own) == {"csrf_token"}

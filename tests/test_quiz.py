@@ -648,9 +648,11 @@ def test_score_survives_an_app_restart(lessons_dir: Path, tmp_path: Path) -> Non
 
 
 @pytest.mark.real_redis
-def test_two_app_processes_on_one_redis_serve_one_learner(lessons_dir: Path, tmp_path: Path, real_redis: str) -> None:
-    one = make_app(lessons_dir, tmp_path / "one.sqlite3", REDIS_URL=real_redis)
-    two = make_app(lessons_dir, tmp_path / "two.sqlite3", REDIS_URL=real_redis)
+def test_two_app_processes_on_one_redis_and_one_database_serve_one_learner(
+    lessons_dir: Path, tmp_path: Path, real_redis: str
+) -> None:
+    one = make_app(lessons_dir, tmp_path / "shared.sqlite3", REDIS_URL=real_redis)
+    two = make_app(lessons_dir, tmp_path / "shared.sqlite3", REDIS_URL=real_redis)
     try:
         first = one.test_client()
         token = csrf_from(first)

@@ -1,20 +1,24 @@
 """`tutor results`: per question (answered by, first-try share, most chosen wrong choice), per
-learner scores, and the CSV, on a small hand-made dataset whose numbers are known."""
+learner scores, and the CSV, on a small hand-made dataset whose numbers are known, computed by SQL
+on SQLite and on PostgreSQL; and the SQL fold agrees with the site's scoring rules."""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import io
+import random
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tutor import results
+from tutor import db, quiz, results
 from tutor.cli import main
 from tutor.loader import load_text
 from tutor.model import Lesson
-from tutor.progress import Answer, RedisStore, SqliteStore
+from tutor.progress import SqlStore
+from tutor.records import Answer
 
 LESSON = """\
 title: Results fixture
@@ -89,18 +93,29 @@ def lessons_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    path = tmp_path / "results.sqlite3"
-    store = SqliteStore(path)
+def store(database_url: str) -> Iterator[SqlStore]:
+    """The dataset in a progress database (SQLite, then PostgreSQL)."""
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    store = SqlStore(engine, keep=True)
     for answer in DATASET:
         store.record_answer(answer)
-    monkeypatch.setenv("TUTOR_DATABASE", str(path))
-    monkeypatch.delenv("REDIS_URL", raising=False)
-    return path
+    yield store
+    store.close()
+    engine.dispose()
 
 
-def test_question_stats(lesson: Lesson) -> None:
-    stats = {(s.quiz, s.number): s for s in results.question_stats([lesson], DATASET)}
+@pytest.fixture
+def database(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The dataset's database, as the site names it: DATABASE_URL."""
+    url = store.engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.delenv("TUTOR_DATABASE", raising=False)
+    return url
+
+
+def test_question_stats(lesson: Lesson, store: SqlStore) -> None:
+    stats = {(s.quiz, s.number): s for s in results.question_stats([lesson], store)}
     q1 = stats[(ST, 1)]
     assert (q1.learners, q1.first_try_right) == (3, 1)
     assert q1.share_first_try == pytest.approx(1 / 3)
@@ -111,8 +126,8 @@ def test_question_stats(lesson: Lesson) -> None:
     assert (perf.learners, perf.first_try_right, perf.wrong_choice) == (1, 1, None)
 
 
-def test_learner_scores_use_the_site_rules(lesson: Lesson) -> None:
-    scores = results.learner_scores([lesson], DATASET)
+def test_learner_scores_use_the_site_rules(lesson: Lesson, store: SqlStore) -> None:
+    scores = results.learner_scores([lesson], store)
     assert {who: s["res"].text for who, s in scores.items()} == {
         "alice": "2.75 / 3",  # 1 + 0.75 + 1
         "bob": "0.25 / 3",  # two wrong and a hint: the 0.25 minimum
@@ -120,18 +135,46 @@ def test_learner_scores_use_the_site_rules(lesson: Lesson) -> None:
     }
 
 
-def test_rows_skip_the_skips(lesson: Lesson) -> None:
-    rows = {(r.learner, r.quiz, r.question): r for r in results.rows(DATASET)}
+def test_rows_skip_the_skips(store: SqlStore) -> None:
+    rows = {(r.learner, r.quiz, r.question): r for r in results.rows(store)}
     carol = rows[("carol", ST, 1)]
     assert (carol.attempts, carol.first_try_right, carol.points) == (1, False, 0.0)
     bob = rows[("bob", ST, 1)]
     assert (bob.attempts, bob.hinted, bob.points) == (3, True, 0.25)
 
 
-def test_report_prints_both_tables_and_writes_the_csv(lessons_dir: Path, database: Path, tmp_path: Path) -> None:
+def test_the_sql_fold_agrees_with_the_site_scoring_on_random_attempts(database_url: str) -> None:
+    """Any order of wrong, right, hinted and skipped attempts scores the same in SQL as on the site."""
+    chooser = random.Random(12)
+    answers = []
+    for at in range(400):
+        who, number = chooser.choice(["ann", "ben", "cy", "dee"]), chooser.randint(1, 3)
+        kind = chooser.choice(["wrong", "right", "skip"])
+        choices = () if kind == "skip" else (chooser.randint(0, 2),)
+        answers.append(Answer(who, "res", ST, number, choices, kind == "right", chooser.random() < 0.3, float(at)))
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    store = SqlStore(engine, keep=True)
+    try:
+        for answer in chooser.sample(answers, len(answers)):  # stored in any order; `at` orders them
+            store.record_answer(answer)
+        by_sql = {(r.learner, r.question): r for r in results.rows(store)}
+        expected = {}
+        for key in {(a.learner, a.question) for a in answers}:
+            state = quiz.question_state(a for a in answers if (a.learner, a.question) == key)
+            if state.attempts:
+                expected[key] = (state.attempts, state.first_try_right, state.points)
+        assert {k: (r.attempts, r.first_try_right, r.points) for k, r in by_sql.items()} == expected
+        assert len({points for _, _, points in expected.values()}) > 2  # the data really varies
+    finally:
+        store.close()
+        engine.dispose()
+
+
+def test_report_prints_both_tables_and_writes_the_csv(lessons_dir: Path, database: str, tmp_path: Path) -> None:
     out = io.StringIO()
     target = tmp_path / "scores.csv"
-    args = argparse.Namespace(lesson=None, csv=str(target), lessons=str(lessons_dir), redis_url=None)
+    args = argparse.Namespace(lesson=None, csv=str(target), lessons=str(lessons_dir))
     assert results.report(args, out) == 0
     text = out.getvalue()
     assert "res step-through:main Q1: State of q after step 1?" in text
@@ -151,7 +194,7 @@ def test_report_prints_both_tables_and_writes_the_csv(lessons_dir: Path, databas
 
 
 def test_cli_results_with_lesson_filter(
-    lessons_dir: Path, database: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    lessons_dir: Path, database: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     assert main(["results", "--lesson", "res", "--lessons", str(lessons_dir)]) == 0
     out = capsys.readouterr().out
@@ -162,29 +205,9 @@ def test_cli_results_with_lesson_filter(
 
 def test_report_on_an_empty_store(lessons_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TUTOR_DATABASE", str(tmp_path / "empty.sqlite3"))
-    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
     out = io.StringIO()
     args = argparse.Namespace(lesson=None, csv=None, lessons=str(lessons_dir))
     assert results.report(args, out) == 0
     assert "answered by 0 · right on first attempt -" in out.getvalue()
     assert "no quiz answers recorded yet" in out.getvalue()
-
-
-@pytest.mark.real_redis
-def test_report_reads_redis_when_redis_url_is_set(
-    lessons_dir: Path, real_redis: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import redis
-
-    client = redis.Redis.from_url(real_redis, decode_responses=True)
-    try:
-        store = RedisStore(client)
-        for answer in DATASET:
-            store.record_answer(answer)
-    finally:
-        client.close()
-    monkeypatch.setenv("REDIS_URL", real_redis)
-    out = io.StringIO()
-    assert results.report(argparse.Namespace(lesson="res", csv=None, lessons=str(lessons_dir)), out) == 0
-    assert "answered by 3 · right on first attempt 33% · most chosen wrong choice: [] (2x)" in out.getvalue()
-    assert "  alice: res: 2.75 / 3" in out.getvalue()

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask
+if TYPE_CHECKING:
+    from flask import Flask
 
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the site: configuration from the environment, overridden by `config`."""
+    from flask import Flask
+
     from tutor import api, learner, progress, quiz_views, views, web
     from tutor.config import load_config
+    from tutor.paths import data_dir, default_instance
 
-    root = __import__("pathlib").Path(__file__).resolve().parent.parent
     app = Flask(
         __name__,
-        template_folder=str(root / "templates"),
-        static_folder=str(root / "static"),
-        instance_path=str(root / "instance"),
+        template_folder=str(data_dir("templates")),
+        static_folder=str(data_dir("static")),
+        instance_path=str(default_instance()),
     )
     app.config.update(load_config(app.instance_path, config))
     web.init_app(app)

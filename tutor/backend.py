@@ -65,7 +65,7 @@ class Backend:
         client.close()
 
     def shared(self) -> redis.Redis:
-        """A pooled client for the app's own data (progress), never handed to a lesson."""
+        """A pooled client for looking at the server as a whole (tests, tools), never handed to a lesson."""
         if self._pool is not None:
             return redis.Redis(connection_pool=self._pool)
         return fakeredis.FakeRedis(server=self._server, decode_responses=True)

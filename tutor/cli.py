@@ -1,4 +1,4 @@
-"""The `tutor` command: check lessons, print a trace, print the lesson schema, see quiz results."""
+"""The `tutor` command: check lessons, print a trace, print the lesson schema, see quiz results, migrate."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from tutor import engine
 from tutor.backend import Backend
 from tutor.checker import check_paths
+from tutor.paths import data_dir
 from tutor.render import text_table
 from tutor.schema import LESSON_SCHEMA
 
@@ -32,11 +33,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     results.add_argument("--lesson", help="only this lesson id")
     results.add_argument("--csv", help="also write the per-learner scores to this CSV file")
     results.add_argument("--lessons", default=_lessons_folder())
+    results.add_argument("--database-url", help="progress database (default: DATABASE_URL, else TUTOR_DATABASE)")
+    database = sub.add_parser("db", help="the progress database's schema")
+    database.add_argument("action", choices=["upgrade", "current"], help="migrate to the newest schema, or show it")
+    database.add_argument("--database-url", help="progress database (default: DATABASE_URL, else TUTOR_DATABASE)")
     args = parser.parse_args(argv)
 
     if args.command == "schema":
         print(json.dumps(LESSON_SCHEMA, indent=2))
         return 0
+    if args.command == "db":
+        return _db(args.action, args.database_url)
     backend = Backend(args.redis_url)
     try:
         if args.command == "check":
@@ -51,7 +58,27 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _lessons_folder() -> str:
-    return os.environ.get("TUTOR_LESSONS", "lessons")
+    return os.environ.get("TUTOR_LESSONS") or str(data_dir("lessons"))
+
+
+def _db(action: str, url: str | None) -> int:
+    """`tutor db upgrade`: bring the schema to the newest revision; `tutor db current`: say where it is."""
+    from tutor import db
+    from tutor.results import database_url
+    from tutor.urls import mask
+
+    target = database_url(url)
+    engine = db.make_engine(target)
+    try:
+        before = db.current(engine)
+        if action == "current":
+            print(f"{mask(target)}: revision {before or 'none'} (newest: {db.head()})")
+            return 0
+        after = db.upgrade(engine)
+        print(f"{mask(target)}: revision {before or 'none'} -> {after}")
+        return 0
+    finally:
+        engine.dispose()
 
 
 def _check(paths: list[str], backend: Backend) -> int:

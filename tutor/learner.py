@@ -46,4 +46,5 @@ def csrf_ok(token: str | None) -> bool:
     """True when a submitted token belongs to this learner and this site."""
     if not token or current(create=False) is None:
         return False
-    return hmac.compare_digest(token, csrf_token())
+    # compare_digest refuses non-ASCII str (TypeError): compare bytes, so a forged token is a 400, not a 500.
+    return hmac.compare_digest(token.encode("utf-8", "surrogateescape"), csrf_token().encode())

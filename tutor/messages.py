@@ -141,6 +141,9 @@ LEARNER_BAD_CHOICE = "choice {choice} is not one of this question's choices"
 REDIS_UNREACHABLE = (
     "Redis ({url}) is not reachable right now, so no step can run; your progress is safe. Try again in a moment."
 )
+REQUEST_TOO_LARGE = (
+    "this request is larger than the site accepts ({limit}); its forms send far less, so reload the page and try again"
+)
 TRY_EMPTY = "type a Redis command to run, such as LRANGE queue 0 -1"
 TRY_TOO_LONG = "the command is too long: at most {limit} characters"
 TRY_UNKNOWN_ACTOR = "choose one of this lesson's actors to run the command: {known}"

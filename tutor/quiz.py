@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from tutor import messages
 from tutor.model import Lesson, Question, StepThrough
-from tutor.progress import Answer
+from tutor.records import Answer
 
 FULL = 1.0
 PENALTY = 0.25

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import Blueprint, Flask, Response, make_response, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, Response, make_response, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
 from tutor import engine, learner, messages, progress, quiz
 from tutor.model import Lesson, Question, StepThrough
-from tutor.progress import Answer
 from tutor.quiz import Hold, QuestionState, Score
+from tutor.records import Answer
 from tutor.render import result_text
 from tutor.web import backend, catalog, fail, is_fragment_request, render, step_url
 
@@ -30,11 +30,9 @@ JUST_PREDICTED = "just_predicted"
 
 
 def init_app(app: Flask) -> None:
-    """Register the blueprint and the template helpers the mode pages call for their quiz section."""
+    """Register the blueprint and the quiz texts templates show (constants: templates never query the store)."""
     app.register_blueprint(bp)
     app.jinja_env.globals.update(
-        quiz_section=quiz_section,
-        quiz_topic_score=topic_score,
         quiz_rule=messages.QUIZ_SCORING_RULE,
         skipped_text=messages.QUIZ_SKIPPED,
     )
@@ -179,7 +177,7 @@ def _question_view(
 
 
 def quiz_section(lesson: Lesson, name: str) -> dict[str, Any] | None:
-    """The quiz section of a mode's page (template helper): None when that mode has no quiz."""
+    """The quiz section of a mode's page (the view passes it as `quizview`): None when that mode has no quiz."""
     if name not in dict(lesson.quizzes()):
         return None
     # The id is made now, not by the form's csrf_token(): the choice order is seeded by it.
@@ -188,7 +186,7 @@ def quiz_section(lesson: Lesson, name: str) -> dict[str, Any] | None:
 
 
 def topic_score(lesson: Lesson) -> Score | None:
-    """This learner's score over every quiz of a topic (template helper); None without quizzes."""
+    """This learner's score over every quiz of a topic (the topic view passes it); None without quizzes."""
     return _overall(_states(lesson, learner.current(create=False)))
 
 
@@ -250,15 +248,13 @@ def _back(form: _Form, **extra: Any) -> ResponseReturnValue:
         states = _states(form.lesson, form.learner)
         state = states[form.quiz][form.question.number - 1]
         view = replace(_question_view(form.lesson, form.quiz, form.question, state, form.learner, form.place), **extra)
-        html = render_template(
+        return render(
+            None,
             "_quiz.html",
             quiz_fragment=view,
             quiz_fragment_score=quiz.score(states[form.quiz]),
             quiz_fragment_topic=_overall(states) if form.place == "quiz" else None,
         )
-        response = make_response(html)
-        response.vary.add("HX-Request")
-        return response
     return redirect(_page_url(form) + "#" + _question_id(form.quiz, form.question.number), 303)
 
 

@@ -48,9 +48,9 @@ def result_text(step: dict[str, Any]) -> str:
     if status == "blocked":
         return "Blocks waiting"
     if status == "note":
-        return step.get("note") or ""
+        return str(step.get("note") or "")
     reply = step.get("reply") or {}
-    return reply.get("py", "")
+    return str(reply.get("py", ""))
 
 
 def event_text(event: dict[str, Any]) -> str:

@@ -14,7 +14,7 @@ _NAME = {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_.:\-]*$"}
 _STEP_NUMBER = {"type": "integer", "minimum": 1}
 
 
-def _object(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict:
+def _object(properties: dict[str, Any], required: list[str] | None = None, **extra: Any) -> dict[str, Any]:
     schema: dict[str, Any] = {
         "type": "object",
         "properties": properties,

@@ -13,7 +13,7 @@ from tutor.commands import CommandError, parse_cli, spec_for
 from tutor.model import Lesson, Step, StepThrough
 from tutor.render import changed_lines, code_lines
 from tutor.stepper import stepper_context
-from tutor.web import backend, catalog, fail, render, step_url
+from tutor.web import backend, catalog, fail, is_fragment_request, render, step_url
 
 bp = Blueprint("lessons", __name__)
 
@@ -61,7 +61,7 @@ def topic(lesson_id: str) -> ResponseReturnValue:
     lesson = get_lesson(lesson_id)
     who = learner.current(create=False)
     reached = progress.store().steps(who, lesson.id) if who else {}
-    return render("topic.html", lesson=lesson, reached=reached)
+    return render("topic.html", lesson=lesson, reached=reached, quiz_score=quiz_views.topic_score(lesson))
 
 
 @bp.get("/lessons/<lesson_id>/performance")
@@ -80,6 +80,7 @@ def performance(lesson_id: str) -> ResponseReturnValue:
         good_code=code_lines(perf.good.code, perf.good.language),
         bad_lines=bad_lines,
         good_lines=good_lines,
+        quizview=quiz_views.quiz_section(lesson, quiz.PERFORMANCE),
     )
 
 
@@ -97,6 +98,10 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     trace = engine.run(walk, backend(), lesson.id, upto=step)
     progress.store().record_step(who, lesson.id, walk.slug, step)
     context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
+    # The quiz section is on the page; a fragment carries it only when a prediction was just graded.
+    graded = prediction.get("prediction_result")
+    needs_quiz = not is_fragment_request() or (graded is not None and graded.focus)
+    context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
     return render("step_through.html", "_stepper.html", **context, **prediction)
 
 
@@ -130,6 +135,7 @@ def try_command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     trace = engine.run(walk, backend(), lesson.id, upto=step, extra=[mine])
     context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
     context["tried"] = {"actor": actor, "line": line, "record": trace["extra"][0]}
+    context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk))
     return render("step_through.html", "_try_result.html", **context)
 
 

@@ -6,8 +6,8 @@ import gzip
 from typing import Any, NoReturn
 
 import redis
-from flask import Flask, Response, abort, current_app, make_response, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from flask import Flask, Response, abort, current_app, g, make_response, render_template, request, url_for
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tutor import messages
 from tutor.backend import Backend
@@ -15,12 +15,14 @@ from tutor.catalog import Catalog
 from tutor.inline import inline
 from tutor.model import Lesson, StepThrough
 from tutor.render import cell, readable_command
+from tutor.urls import mask
 
 
 def init_app(app: Flask) -> None:
     """Attach the lesson catalog and the Redis backend, and render errors as pages."""
     app.extensions["tutor.catalog"] = Catalog(app.config["TUTOR_LESSONS"])
     app.extensions["tutor.backend"] = Backend(app.config["REDIS_URL"])
+    app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _error_page)
     app.register_error_handler(redis.exceptions.ConnectionError, _redis_down)
     app.register_error_handler(redis.exceptions.TimeoutError, _redis_down)
@@ -28,6 +30,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
     app.after_request(_compress)
+    app.after_request(_headers)
     app.jinja_env.filters["cell"] = cell
     app.jinja_env.filters["readable_command"] = readable_command
     app.jinja_env.filters["inline"] = inline  # lesson prose: `code` and https:// links, the rest escaped
@@ -52,16 +55,43 @@ def step_url(lesson: Lesson, walk: StepThrough, step: int | None = None) -> str:
 
 
 def is_fragment_request() -> bool:
-    """True for an htmx request that wants a fragment (not a history restore, which needs a page)."""
+    """True for an htmx request that wants a fragment (not a history restore, which needs a page).
+
+    The one place that reads HX-Request: asking marks the response `Vary: HX-Request` (in _headers),
+    so a cache never hands a fragment to a page load or the other way round, whoever asked.
+    """
+    g.varies_on_htmx = True
     return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
 
 
-def render(page: str, fragment: str | None = None, **context: Any) -> Response:
+def render(page: str | None, fragment: str | None = None, **context: Any) -> Response:
     """Render the full page, or only its swappable fragment for htmx; caches keep them apart."""
     as_fragment = bool(fragment) and is_fragment_request()
     template = fragment if as_fragment and fragment else page
+    assert template is not None, "render() needs a page, or a fragment for htmx requests"
     response = make_response(render_template(template, as_fragment=as_fragment, **context))
     response.vary.add("HX-Request")
+    return response
+
+
+# 'self' only: no inline script or style anywhere (htmx's own indicator style is turned off in base.html).
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+}
+
+
+def _headers(response: Response) -> Response:
+    """Security headers on every response (pages, fragments, errors, static files), and Vary when htmx mattered."""
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    if g.get("varies_on_htmx"):
+        response.vary.add("HX-Request")
     return response
 
 
@@ -94,8 +124,17 @@ def _compress(response: Response) -> Response:
 
 
 def _redis_down(error: Exception) -> tuple[str, int]:
-    message = messages.REDIS_UNREACHABLE.format(url=current_app.config.get("REDIS_URL") or "embedded")
+    url = current_app.config.get("REDIS_URL")
+    # The page names the server but never its password (redis://:secret@host -> redis://:***@host).
+    message = messages.REDIS_UNREACHABLE.format(url=mask(url) if url else "embedded")
     return render_template("error.html", code=503, name="Service Unavailable", message=message), 503
+
+
+def _too_large(error: RequestEntityTooLarge) -> tuple[str, int]:
+    """413 with a sentence that says the limit, as every other 4xx does."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH") or 0
+    error.description = messages.REQUEST_TOO_LARGE.format(limit=f"{limit // 1024} KiB")
+    return _error_page(error)
 
 
 def _error_page(error: HTTPException) -> tuple[str, int]:

@@ -1,0 +1,187 @@
+"""The progress database: its tables, its engine, and its migrations.
+
+SQLite (a file, the embedded default) or PostgreSQL (DATABASE_URL), through SQLAlchemy Core. The
+schema is Alembic's (tutor/migrations, shipped in the package) and is brought to its newest
+revision on startup or by `tutor db upgrade`. Learner runs live in Redis; progress never does, so
+an eviction or a full Redis can never lose an answer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    create_engine,
+    event,
+    text,
+)
+from sqlalchemy.engine import URL, make_url
+
+from tutor.urls import mask
+
+metadata = MetaData()
+
+steps = Table(
+    "steps",
+    metadata,
+    Column("learner", Text, primary_key=True),
+    Column("lesson", Text, primary_key=True),
+    Column("walkthrough", Text, primary_key=True),
+    Column("current", Integer, nullable=False),
+    Column("furthest", Integer, nullable=False),
+    Column("updated", Float, nullable=False),
+)
+
+hints = Table(
+    "hints",
+    metadata,
+    Column("learner", Text, primary_key=True),
+    Column("lesson", Text, primary_key=True),
+    Column("quiz", Text, primary_key=True),
+    Column("question", Integer, primary_key=True, autoincrement=False),
+    Column("at", Float, nullable=False),
+)
+
+answers = Table(
+    "answers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("learner", Text, nullable=False),
+    Column("lesson", Text, nullable=False),
+    Column("quiz", Text, nullable=False),
+    Column("question", Integer, nullable=False),
+    Column("choices", Text, nullable=False),  # JSON list of original choice indexes; [] for a skip
+    Column("correct", Boolean, nullable=False),
+    Column("hinted", Boolean, nullable=False),
+    Column("at", Float, nullable=False),
+    Index("answers_by_learner", "learner", "lesson"),
+    Index("answers_by_lesson", "lesson"),
+    sqlite_autoincrement=True,
+)
+
+SUPPORTED = ("sqlite", "postgresql")
+_LOCK_KEY = 0x7475746F72  # "tutor": the advisory lock that serialises migrations on PostgreSQL
+
+
+class DatabaseURLError(ValueError):
+    """A DATABASE_URL this site cannot use."""
+
+
+def sqlite_url(path: str | Path) -> str:
+    """The URL of a SQLite file (TUTOR_DATABASE)."""
+    return URL.create("sqlite+pysqlite", database=str(Path(path))).render_as_string()
+
+
+def normalise_url(url: str) -> URL:
+    """The URL with its driver: postgres:// and postgresql:// mean psycopg 3, sqlite:// means pysqlite."""
+    try:
+        parsed = make_url(url)
+    except Exception as error:  # SQLAlchemy raises ArgumentError; say it our way
+        raise DatabaseURLError(f"DATABASE_URL is not a database URL: {mask(url)}") from error
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgres", "postgresql") and driver in ("", "psycopg2"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() not in SUPPORTED:
+        raise DatabaseURLError(f"DATABASE_URL must be a sqlite:// or postgresql:// URL, not {mask(url)}")
+    return parsed
+
+
+def make_engine(url: str) -> Engine:
+    """A pooled engine; SQLite files get WAL (readers never wait) and synchronous=NORMAL (no fsync per click)."""
+    parsed = normalise_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(parsed, connect_args={"timeout": 10})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    """Set once per pooled connection: WAL is kept in the file, synchronous is per connection."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        # Turning a new file to WAL needs it alone for a moment, and SQLite answers "locked" at once
+        # (no busy wait) when a sibling process is doing the same: retry until a deadline.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                break
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+    finally:
+        cursor.close()
+
+
+def _alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(Path(__file__).resolve().parent / "migrations"))
+    return config
+
+
+def head() -> str | None:
+    """The newest schema revision this version of the site knows."""
+    return ScriptDirectory.from_config(_alembic_config()).get_current_head()
+
+
+def current(engine: Engine) -> str | None:
+    """The schema revision the database is at (None: never migrated, as a file from before Alembic)."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> str | None:
+    """Bring the schema to `revision`; safe when several processes start at once. Returns the new revision."""
+    if revision == "head" and current(engine) == head():
+        return head()
+    with _migration_lock(engine), engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            # Held to the end of the migration's transaction: a sibling process waits, then finds it done.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
+        config = _alembic_config()
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+        connection.commit()
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, an exclusive lock on a file beside it; PostgreSQL locks inside the database."""
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:" or os.name != "posix":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
