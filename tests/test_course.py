@@ -22,6 +22,14 @@ def test_builds_on_must_name_a_lesson_that_exists(tmp_path: Path) -> None:
     assert "'nope', which does not exist (lesson ids: first, second)" in problems[0]
 
 
+def test_a_file_checked_alone_finds_the_lessons_it_builds_on_in_its_folder(tmp_path: Path) -> None:
+    (tmp_path / "first.yaml").write_text("title: First\n" + PING, encoding="utf-8")
+    (tmp_path / "second.yaml").write_text("title: Second\nbuilds_on: [first]\n" + PING, encoding="utf-8")
+    assert check_paths([tmp_path / "second.yaml"], Backend()) == []
+    (tmp_path / "first.yaml").unlink()
+    assert len(check_paths([tmp_path / "second.yaml"], Backend())) == 1
+
+
 def test_teaches_must_be_text(tmp_path: Path) -> None:
     (tmp_path / "one.yaml").write_text("title: One\nteaches: [a, b]\n" + PING, encoding="utf-8")
     problems = [str(p) for p in check_paths([tmp_path], Backend())]
