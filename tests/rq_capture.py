@@ -226,6 +226,7 @@ def run(code: str, host: str, port: int, workdir: Path, job_seconds: float = 0.2
         wait_for(lambda: monitor is not None and monitor.started, "MONITOR to start", timeout)
         with log_path.open("w") as out:
             worker = subprocess.Popen(
+                # A fixed worker name (default: a random hex id) so the fidelity test can find it in keys.
                 [sys.executable, "-m", "rq.cli", "worker", "--url", url, "--name", "fidelity", "default"],
                 cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             )  # fmt: skip
