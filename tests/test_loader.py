@@ -83,7 +83,7 @@ def test_unknown_field_points_at_the_key_and_suggests_the_close_one() -> None:
         """
     assert problems(text) == [
         "lessons/x.yaml:7:7: step_through.steps[0].redsi (step 1): unknown field 'redsi'; did you mean "
-        "'redis'? (allowed: actor, action, redis, python, note, assign, expect, wait, line, stage)"
+        "'redis'? (allowed: actor, action, redis, python, note, assign, expect, wait, line, stage, crash, restart)"
     ]
 
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import copy
 import secrets
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from redis.exceptions import ResponseError
@@ -27,6 +27,7 @@ from tutor import messages
 from tutor.backend import Backend
 from tutor.commands import Blocking, CommandError, blocking_info, format_cli, reply_options, spec_for
 from tutor.keystates import read_key_states, strip_namespace
+from tutor.lease import Lease
 from tutor.limits import LIMITS
 from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
@@ -71,7 +72,18 @@ class _Run:
     variables: dict[str, _Variable] = field(default_factory=dict)
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
     clock: float = 0.0
+    crashed: dict[str, int] = field(default_factory=dict)  # actor -> step its process was killed at
+    lease: Lease = field(default_factory=Lease)
+    guard: StepGuard | None = None
+    guarding: bool = False  # the current step is the learner's: check its command before it is sent
     streams: StreamClock = field(default_factory=StreamClock)  # consumer-group idle times on lesson time
+
+
+class StepGuard(Protocol):
+    """Limits on a learner's run (tutor/guard.py): raise to refuse; the run is then abandoned whole."""
+
+    def before(self, observer: redis.Redis, sent: list[str]) -> None: ...
+    def after(self, observer: redis.Redis, keys: set[str]) -> None: ...
 
 
 def run(
@@ -80,14 +92,25 @@ def run(
     lesson_id: str,
     upto: int | None = None,
     extra: Sequence[Step] = (),
+    inserts: Mapping[int, Sequence[Step]] | None = None,
+    guard: StepGuard | None = None,
+    key_ttl: float | None = None,
 ) -> dict[str, Any]:
     """Execute the first `upto` steps (all by default) in a fresh namespace and return the trace.
 
     `extra` steps (a learner's own command) run after them, in the same namespace, and are
     returned under "extra" so the lesson's own steps stay exactly as the author wrote them.
+    `inserts` is a learner's own run: inserts[k] runs right after lesson step k (0: before step 1),
+    so later lesson steps run on the state it made; its records come back, in the order they ran,
+    under "yours" (each with "after": k). `guard` checks those steps' commands and every step's
+    keys (it raises to refuse the run). Every key gets a TTL (`key_ttl`, tutor/lease.py).
     """
     count = len(walk.steps) if upto is None else max(0, min(upto, len(walk.steps)))
     state = _Run(walk, backend, f"{NAMESPACE}{secrets.token_hex(12)}:")
+    state.lease = Lease(key_ttl)
+    state.guard = guard
+    mine = inserts or {}
+    yours: list[dict[str, Any]] = []
     state.variables = {name: _Variable() for name in walk.variables}
     state.memory = {
         actor: {name: initial_value(v) for name, v in values.items()} for actor, values in walk.processes.items()
@@ -97,7 +120,14 @@ def run(
         state.observer = backend.connection()
         state.clients = {actor: backend.connection() for actor in walk.actors}
         start = _snapshot(state, set())
-        steps = [_step(state, number) for number in range(1, count + 1)]
+        steps = []
+        for number in range(0, count + 1):
+            if number:
+                steps.append(_step(state, number))
+            for own in mine.get(number, ()):
+                state.guarding = True
+                yours.append({**_step(state, number, own), "after": number})
+                state.guarding = False
         extras = [_step(state, count + i, step) for i, step in enumerate(extra, 1)]
     finally:
         _cleanup(state)
@@ -115,6 +145,7 @@ def run(
         "start": start,
         "steps": steps,
         **({"extra": extras} if extra else {}),
+        **({"yours": yours} if inserts is not None else {}),
     }
 
 
@@ -126,6 +157,8 @@ def _cleanup(state: _Run) -> None:
                 state.observer.delete(*keys[i : i + 256])
     finally:
         for actor, client in state.clients.items():
+            if actor in state.crashed:
+                continue  # its connection is already closed
             if actor in state.in_multi:
                 client.execute_command("DISCARD")
             client.execute_command("UNWATCH")
@@ -161,16 +194,62 @@ def _step(state: _Run, number: int, step: Step | None = None) -> dict[str, Any]:
         _redis_step(state, number, list(step.argv), step.assign, record, changed)
     elif step.python is not None:
         _python_step(state, step.actor, step.python, step.assign, record, changed)
+    elif step.crash is not None or step.restart is not None:
+        _fault_step(state, number, step, record, changed)
     _wake(state, step.actor, events, changed)
     record["events"] = events
+    assert state.observer is not None
+    state.lease.after(state.observer, state.written)
+    if state.guard is not None:
+        state.guard.after(state.observer, state.written)
     record.update(_snapshot(state, changed))
     return record
+
+
+def _fault_step(state: _Run, number: int, step: Step, record: dict[str, Any], changed: set[str]) -> None:
+    """Kill an actor's process (its connection closes, as a killed client's does) or start a new one.
+
+    The blocked command of a crashed actor was never sent (the engine holds waiting clients), so
+    dropping it is what Redis does when a blocked client disconnects: nothing is popped for it.
+    Closing the real connection discards its MULTI queue and WATCHes on the server, as a kill does.
+    """
+    record["status"] = "note"
+    if step.crash is not None:
+        actor = step.crash
+        if actor in state.crashed:
+            _fail(record, messages.ACTOR_CRASHED.format(actor=actor, since=state.crashed[actor]), "engine")
+            return
+        waiting = state.blocked.pop(actor, None)
+        if waiting is not None and waiting.assign:
+            state.variables[waiting.assign] = _Variable(None)
+            changed.add(waiting.assign)
+        state.in_multi.discard(actor)
+        state.queued.pop(actor, None)
+        client = state.clients[actor]
+        if client.connection is not None:
+            client.connection.disconnect()  # the socket itself: a pool must not hand it out again
+        client.close()
+        state.crashed[actor] = number
+        if actor in state.walk.processes:
+            state.memory[actor] = {name: initial_value(v) for name, v in state.walk.processes[actor].items()}
+        record["note"] = step.note or messages.CRASH_NOTE.format(actor=actor)
+        return
+    actor = step.restart or step.actor
+    if actor not in state.crashed:
+        _fail(record, messages.ACTOR_NOT_CRASHED.format(actor=actor), "engine")
+        return
+    del state.crashed[actor]
+    state.clients[actor] = state.backend.connection()
+    record["note"] = step.note or messages.RESTART_NOTE.format(actor=actor)
 
 
 def _redis_step(
     state: _Run, number: int, argv: list[str], assign: str | None, record: dict[str, Any], changed: set[str]
 ) -> None:
     actor = record["actor"]
+    if actor in state.crashed:
+        _fail(record, messages.ACTOR_CRASHED.format(actor=actor, since=state.crashed[actor]), "engine")
+        return
     if actor in state.blocked:
         since = state.blocked[actor].since
         _fail(record, messages.ACTOR_BLOCKED.format(actor=actor, since=since), "engine")
@@ -181,6 +260,12 @@ def _redis_step(
         _fail(record, str(error), "engine")
         return
     sent = _namespaced(state, argv)
+    assert state.observer is not None
+    if state.guard is not None and state.guarding:
+        state.guard.before(state.observer, sent)
+    if actor not in state.in_multi or argv[0].upper() in ("EXEC", "MULTI", "WATCH", "DISCARD"):
+        for pending in state.queued.get(actor, []) if argv[0].upper() == "EXEC" else [sent]:
+            state.lease.before(state.observer, pending)
     blocking = None if actor in state.in_multi else blocking_info(argv)
     if blocking is not None and blocking.timeout_seconds is not None:
         sent = _resolve_last_ids(state, sent, blocking)
@@ -382,6 +467,9 @@ def _expire(state: _Run, events: list[dict[str, Any]], changed: set[str]) -> Non
 def _python_step(
     state: _Run, actor: str, source: str, assign: str | None, record: dict[str, Any], changed: set[str]
 ) -> None:
+    if actor in state.crashed:
+        _fail(record, messages.ACTOR_CRASHED.format(actor=actor, since=state.crashed[actor]), "engine")
+        return
     if actor in state.blocked:
         since = state.blocked[actor].since
         _fail(record, messages.ACTOR_BLOCKED.format(actor=actor, since=since), "engine")

@@ -304,7 +304,13 @@ def _step(
                 compile_step(python, set(memory))
             except PythonStepError as error:
                 result.problem((*path, "python"), str(error))
-    if "redis" not in raw and python is None and "note" not in raw:
+    faults = [name for name in ("crash", "restart") if name in raw]
+    for name in faults:
+        if raw[name] not in actors:
+            result.problem((*path, name), _unknown_actor(raw[name], actors))
+    if faults and ("redis" in raw or python is not None or len(faults) > 1):
+        result.problem(path, messages.FAULT_WITH_COMMAND)
+    if "redis" not in raw and python is None and "note" not in raw and not faults:
         result.problem(path, messages.EMPTY_STEP)
     if "expect" in raw and "redis" not in raw and python is None:
         result.problem((*path, "expect"), messages.EXPECT_WITHOUT_COMMAND)
@@ -328,6 +334,8 @@ def _step(
         wait=float(raw["wait"]) if isinstance(raw.get("wait"), int | float) else 0.0,
         line=raw.get("line"),
         stage=raw.get("stage"),
+        crash=raw.get("crash"),
+        restart=raw.get("restart"),
     )
 
 

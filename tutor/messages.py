@@ -180,3 +180,34 @@ CORRECTION_SOURCE_NO_LINK = (
     "a correction's source must be a page the learner can open: give its address (https://...), such as "
     "the official documentation page, and the experiment with its figures if you measured it"
 )
+
+# your own run: the console, crashes, limits (tutor/ownrun.py, tutor/guard.py, tutor/console_views.py)
+FAULT_WITH_COMMAND = "a crash: or restart: step does only that: no redis:, python: or second crash:/restart:"
+ACTOR_CRASHED = "{actor}'s process was killed (crash at step {since}) and has no connection; restart {actor} first"
+ACTOR_NOT_CRASHED = "{actor} is running; crash it before restarting it"
+CRASH_NOTE = "{actor}'s process is killed: its connection closes, its waiting command is gone, its memory is lost"
+RESTART_NOTE = "{actor} starts again with a new connection and empty memory"
+WAIT_NOTE = "{seconds:g} seconds pass"
+RUN_BLOCKED_ACTOR = (
+    "{actor} is waiting for its {command} and cannot send another command; push to its key as another "
+    "actor, let time pass, or crash {actor}"
+)
+RUN_BAD_TOKEN = "this shared run cannot be read: the link is damaged or was made for another lesson"
+RUN_TOO_MANY_COMMANDS = (
+    "your run has {limit} commands, the most one run may have; go back to the lesson's run to start again"
+)
+RUN_RATE_LIMITED = "too many commands in a minute (at most {limit}); wait a moment and try again"
+RUN_VALUE_TOO_LARGE = "a value may hold at most {limit} bytes; this command would make one of {size} bytes"
+RUN_TOO_MANY_ELEMENTS = "a key may hold at most {limit} elements; '{key}' would hold {count}"
+RUN_MEMORY = "your run may use at most {limit} bytes of Redis memory; this command would bring it to {size}"
+RUN_BODY_TOO_LARGE = "the form is too large: at most {limit} bytes"
+RUN_BAD_SECONDS = "let between 1 and {limit} seconds pass"
+RUN_UNKNOWN_DO = "unknown console action; use the buttons, or type a Redis command"
+RUN_FAILED = "this command could not run in your run: {error}"
+RUN_ENGINE_FAULT = "the site could not run it on this state ({kind}); try another command"
+RUN_CANNOT_CONTINUE = (
+    "the lesson cannot go on from your run at this step ({error}); this is the lesson's run: "
+    "go back a step, or go back to the lesson's run"
+)
+HELP_UNKNOWN = "no help for '{name}': type HELP to list the commands your run allows"
+HELP_INTRO = "Commands your run allows (HELP <command> shows its syntax):"

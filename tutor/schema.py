@@ -94,6 +94,8 @@ _STEP = _object(
         "wait": {"type": "number", "minimum": 0, "description": "Lesson seconds that pass before it."},
         "line": {**_STEP_NUMBER, "description": "Line of the sample code to highlight."},
         "stage": {**_STEP_NUMBER, "description": "Stage of concept_flow this step belongs to."},
+        "crash": {**_TEXT, "description": "Kill this actor's process here: its connection closes."},
+        "restart": {**_TEXT, "description": "Give this crashed actor a new process and connection."},
     },
     ["actor", "action"],
 )

@@ -8,7 +8,7 @@ from functools import partial
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from tutor import engine, learner, messages, progress, quiz, quiz_views
+from tutor import console_views, engine, learner, messages, progress, quiz, quiz_views
 from tutor.commands import CommandError, parse_cli, spec_for
 from tutor.model import Lesson, Step, StepThrough
 from tutor.render import changed_lines, code_lines
@@ -95,14 +95,14 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     # At step N-1 of an unanswered prediction (ask_before_step: N), its question replaces Next.
     step = _requested_step(walk, lesson.id, who)
     _, prediction = quiz_views.predictions(lesson, walk, who, step)
-    trace = engine.run(walk, backend(), lesson.id, upto=step)
+    trace, console = console_views.own_run(lesson, walk, who, step)  # the learner's own run, if they have one
     progress.store().record_step(who, lesson.id, walk.slug, step)
     context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
     # The quiz section is on the page; a fragment carries it only when a prediction was just graded.
     graded = prediction.get("prediction_result")
     needs_quiz = not is_fragment_request() or (graded is not None and graded.focus)
     context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
-    return render("step_through.html", "_stepper.html", **context, **prediction)
+    return render("step_through.html", "_stepper.html", **context, **prediction, console=console)
 
 
 @bp.post("/lessons/<lesson_id>/step-through/try", defaults={"slug": None})
