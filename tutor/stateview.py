@@ -18,6 +18,8 @@ from tutor.replies import shorten
 CELL_CHARS = 48  # a list cell, a member, a field's value: cut here, whole on request
 LABEL_CHARS = 40  # a hash field's name, a stream id
 MAX_CELLS = 8  # elements drawn per key; the rest are counted and shown whole on request
+HASH_FIELDS = 3  # at most this many fields of a big hash are drawn, the step's changes first...
+HASH_FIRST = 2  # ...topped up to this many with its first fields: a job hash must not push other keys off screen
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class KeyView:
     more: int = 0  # elements not drawn
     whole: str | None = None  # the whole value, when something is cut or not drawn
     summary: str = ""  # the value in one line (compact layouts, screen readers)
+    every: list[Cell] = field(default_factory=list)  # a hash with fields not drawn: all of them, uncut, marked
+    more_changed: int = 0  # of the elements not drawn, how many the step made or changed
 
 
 @dataclass(frozen=True)
@@ -115,11 +119,45 @@ def _key(name: str, now: dict[str, Any], before: dict[str, Any] | None) -> KeyVi
         change = "created by this step"
     elif changed and not change:
         change = "changed by this step"
+    summary = shorten(now["py"], 80)
+    if kind == "hash" and len(cells) > HASH_FIELDS:
+        drawn = _pick(cells, HASH_FIELDS, HASH_FIRST)
+        every = _every_field(now["value"], cells)
+        hidden = [c for i, c in enumerate(cells) if i not in drawn]
+        return KeyView(
+            name,
+            kind,
+            [cells[i] for i in drawn],
+            changed,
+            change,
+            removed,
+            len(hidden),
+            None,
+            summary,
+            every,
+            sum(1 for c in hidden if c.mark),
+        )
     shown = cells[:MAX_CELLS]
     more = len(cells) - len(shown)
     cut = any(c.text.endswith("…") or c.label.endswith("…") for c in shown)
     whole = _whole(kind, now["value"]) if (cut or more) else None
-    return KeyView(name, kind, shown, changed, change, removed, more, whole, shorten(now["py"], 80))
+    return KeyView(name, kind, shown, changed, change, removed, more, whole, summary)
+
+
+def _pick(cells: list[Cell], limit: int, first: int) -> list[int]:
+    """The indexes of the cells to draw, in order: up to `limit` the step made or changed, topped up to `first`
+    with the first others.
+
+    What a step did to a big hash stays in view; the untouched fields wait behind "+ K more fields".
+    """
+    marked = [i for i, c in enumerate(cells) if c.mark][:limit]
+    rest = [i for i, c in enumerate(cells) if not c.mark][: max(0, first - len(marked))]
+    return sorted(marked + rest)
+
+
+def _every_field(value: dict[str, Any], cells: list[Cell]) -> list[Cell]:
+    """Every field of a hash, whole (JSON indented), keeping the marks the drawn cells have."""
+    return [Cell(_pretty(v), repr(f), c.mark) for (f, v), c in zip(value.items(), cells, strict=True)]
 
 
 def _draw(kind: str, value: Any, old: Any, all_new: bool) -> tuple[list[Cell], list[str], str]:
