@@ -18,8 +18,8 @@ from tutor.replies import shorten
 CELL_CHARS = 48  # a list cell, a member, a field's value: cut here, whole on request
 LABEL_CHARS = 40  # a hash field's name, a stream id
 MAX_CELLS = 8  # elements drawn per key; the rest are counted and shown whole on request
-HASH_FIELDS = 3  # at most this many fields of a big hash are drawn, the step's changes first...
-HASH_FIRST = 2  # ...topped up to this many with its first fields: a job hash must not push other keys off screen
+HASH_FIELDS = 2  # at most this many fields of a big hash are drawn, the step's changes first...
+HASH_FIRST = 1  # ...topped up to this many with its first fields: a job hash must not push other keys off screen
 
 
 @dataclass(frozen=True)
