@@ -83,6 +83,31 @@ def test_a_long_value_is_cut_in_its_cell_and_opens_whole_with_json_indented() ->
     assert not view.changed  # step 0: nothing is marked
 
 
+def test_a_big_hash_draws_the_fields_the_step_changed_and_hides_the_rest_behind_every_field_marked() -> None:
+    before = {f"f{i}": str(i) for i in range(10)}
+    after = {**before, "f7": "seven", "f9": '{"a": 1}'}
+    (view,) = key_views(["h"], {"h": _state("hash", after)}, {"h": _state("hash", before)})
+    assert [(c.label, c.mark) for c in view.cells] == [("'f7'", "changed"), ("'f9'", "changed")]
+    assert view.more == 8 and view.more_changed == 0
+    assert [c.label for c in view.every] == [repr(f) for f in after]  # every field, in the hash's order
+    assert [c.label for c in view.every if c.mark] == ["'f7'", "'f9'"]
+    assert view.every[9].text == '{\n  "a": 1\n}'  # whole and indented, not cut
+
+
+def test_a_big_hash_the_step_did_not_touch_draws_its_first_field_and_counts_changes_it_hides() -> None:
+    fields = {f"f{i}": "x" * 100 for i in range(6)}
+    (quiet,) = key_views(["h"], {"h": _state("hash", fields)}, {"h": _state("hash", fields)})
+    assert [c.label for c in quiet.cells] == ["'f0'"] and quiet.more == 5 and quiet.more_changed == 0
+    assert quiet.every[0].text == repr("x" * 100)
+    (created,) = key_views(["h"], {"h": _state("hash", fields)}, {"h": _state("none", None, "(none)")})
+    assert [c.mark for c in created.cells] == ["new", "new"] and created.more_changed == 4
+
+
+def test_a_small_hash_is_drawn_whole() -> None:
+    (view,) = key_views(["h"], {"h": _state("hash", {"a": "1", "b": "2", "c": "3", "d": "4"})}, None)
+    assert len(view.cells) == 4 and view.more == 0 and not view.every
+
+
 def test_actors_say_running_blocked_on_which_keys_since_when_or_woken_with_what() -> None:
     point = {
         "actor": "producer",

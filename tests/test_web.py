@@ -437,3 +437,13 @@ def test_jumping_past_a_prediction_opens_it_in_the_quiz_section_in_the_same_swap
     section = last[last.index('<section class="quiz-section"') :]
     assert 'hx-swap-oob="true"' in section[: section.index(">")]
     assert str(escape(prompt)) in section  # answerable now: step 5 has run
+
+
+def test_a_big_hash_in_the_step_view_opens_every_field_without_script(client: FlaskClient) -> None:
+    html = client.get("/lessons/rq/step-through?step=7").get_data(as_text=True)
+    job = html[html.index('data-key="rq:job:') :]
+    job = job[: job.index("</li>")]
+    assert job.count('<div class="cell new">') == 2 + 14  # two drawn; behind the summary every field, status unchanged
+    assert '<details class="whole every changed"><summary>+ 13 more fields' in job
+    assert "12 new or changed in this step" in job
+    assert "<dt><code>&#39;timeout&#39;</code></dt><dd><pre>&#39;180&#39;</pre>" in job

@@ -18,6 +18,7 @@ from tutor.replies import shorten
 CELL_CHARS = 48  # a list cell, a member, a field's value: cut here, whole on request
 LABEL_CHARS = 40  # a hash field's name, a stream id
 MAX_CELLS = 8  # elements drawn per key; the rest are counted and shown whole on request
+HASH_BIG = 4  # a hash with more fields than this is drawn compact:
 HASH_FIELDS = 2  # at most this many fields of a big hash are drawn, the step's changes first...
 HASH_FIRST = 1  # ...topped up to this many with its first fields: a job hash must not push other keys off screen
 
@@ -120,7 +121,7 @@ def _key(name: str, now: dict[str, Any], before: dict[str, Any] | None) -> KeyVi
     elif changed and not change:
         change = "changed by this step"
     summary = shorten(now["py"], 80)
-    if kind == "hash" and len(cells) > HASH_FIELDS:
+    if kind == "hash" and len(cells) > HASH_BIG:
         drawn = _pick(cells, HASH_FIELDS, HASH_FIRST)
         every = _every_field(now["value"], cells)
         hidden = [c for i, c in enumerate(cells) if i not in drawn]
