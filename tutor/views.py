@@ -12,7 +12,7 @@ from tutor import console_views, engine, learner, messages, progress, quiz, quiz
 from tutor.commands import CommandError, parse_cli, spec_for
 from tutor.model import Lesson, Step, StepThrough
 from tutor.render import changed_lines, code_lines
-from tutor.stepper import stepper_context
+from tutor.stepcache import stepper_context  # stepper.stepper_context, kept per (version, step)
 from tutor.web import backend, catalog, fail, is_fragment_request, render, step_url
 
 bp = Blueprint("lessons", __name__)
