@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -72,6 +72,10 @@ class SqlStore:
             self._connection = self.engine.connect()
         with self._connection.begin():
             yield self._connection
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One transaction on this store's connection: the run store (tutor/runstore.py) shares it."""
+        return self._tx()
 
     def _insert(self, connection: Connection) -> Any:
         """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL have it)."""
