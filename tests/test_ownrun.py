@@ -333,17 +333,21 @@ def test_console_commands_cannot_reach_the_apps_own_keys(redis_app: Flask, real_
     import redis
 
     client = redis_app.test_client()
-    client.get(f"{PAGE}?step=1")  # records progress: the app's own keys now exist
+    client.get(f"{PAGE}?step=1")  # progress goes to the SQL store: Redis holds runs, and here keys outside them
     server = redis.Redis.from_url(real_redis, decode_responses=True)
     try:
-        before = {key: server.type(key) for key in server.keys("*")}
-        assert before and all(key.startswith("tutor:app:") for key in before)
-        some_key = sorted(before)[0]
-        for command in (f"DEL {some_key}", f"SET {some_key} owned", f"RENAME {some_key} stolen"):
-            assert send(client, 1, command)[0] == 200
-        status, html = send(client, 1, f"TYPE {some_key}")
-        assert status == 200 and html.split('id="console-log"')[1].count(">none</pre>") == 1
-        after = {key: server.type(key) for key in server.keys("*")}
-        assert after == before  # untouched, and no run keys left behind
+        # Sentinels: a key of the app's own, and a key of another learner's run that is executing now.
+        theirs = f"{engine.NAMESPACE}{'ab' * 12}:queue"
+        server.set("tutor:app:outside-every-run", "kept")
+        server.rpush(theirs, "their-job")
+        before = {key: (server.type(key), server.dump(key)) for key in server.keys("*")}
+        assert set(before) == {"tutor:app:outside-every-run", theirs}
+        for typed, name in enumerate(sorted(before), 1):
+            for command in (f"DEL {name}", f"SET {name} owned", f"RENAME {name} stolen"):
+                assert send(client, 1, command)[0] == 200
+            status, html = send(client, 1, f"TYPE {name}")  # in this run, no such key
+            assert status == 200 and html.split('id="console-log"')[1].count(">none</pre>") == typed
+        after = {key: (server.type(key), server.dump(key)) for key in server.keys("*")}
+        assert after == before  # untouched, and no run keys of this learner left behind
     finally:
         server.close()
