@@ -183,6 +183,33 @@ def test_a_rejected_line_is_a_4xx_shown_where_it_was_typed(client: FlaskClient, 
     assert console_output(html).startswith(f"(error) {message}")
 
 
+@pytest.mark.parametrize(
+    ("command", "fields", "status", "message"),
+    [
+        ("FLUSHALL", {}, 422, "'FLUSHALL' is not available in lessons"),
+        ("LPUHS q x", {}, 422, "unknown Redis command 'LPUHS' (did you mean LPUSH?)"),
+        ("BRPOP q 0x1", {}, 422, "needs its timeout as a plain number"),
+        ("GET " + "x" * 600, {}, 422, "the command is too long"),
+        ("XREAD STREAMS block 0", {}, 422, "this command could not run in your run"),
+        ("GET x", {"actor": "mallory"}, 400, "choose one of this lesson's actors"),
+        ("GET x", {"step": "99"}, 400, "step must be a whole number between 0 and 5"),
+        ("GET x", {"step": "²"}, 400, "step must be a whole number between 0 and 5"),
+        ("GET x", {"csrf": "forged"}, 400, "did not come from this site"),
+        ("GET x", {"do": "explode"}, 422, "unknown console action"),
+    ],
+)
+def test_bad_input_is_a_4xx_with_its_message_with_or_without_javascript(
+    client: FlaskClient, command: str, fields: dict[str, str], status: int, message: str
+) -> None:
+    data = {"csrf": csrf(client, 1), "step": "1", "actor": "producer", "command": command, **fields}
+    for headers in ({"HX-Request": "true"}, {}):
+        response = client.post(CONSOLE, data=data, headers=headers)
+        assert response.status_code == status
+        output = console_output(_text(response.get_data(as_text=True)))
+        assert output.startswith("(error) ") and message in output
+    assert "This is your run" not in page(client, 1)  # nothing refused was kept
+
+
 def test_help_lists_the_allowed_commands_and_help_lpush_gives_its_syntax(client: FlaskClient) -> None:
     status, html = send(client, 0, "HELP")
     listed = console_output(html).split()
@@ -268,11 +295,10 @@ def test_a_share_token_that_inflates_to_a_huge_log_is_refused_without_inflating_
         ownrun.from_token(bomb, broker_walk())
 
 
-@pytest.mark.parametrize("path", [CONSOLE, "/lessons/redis-broker/step-through/try"])
-def test_a_non_ascii_csrf_value_is_a_400_not_a_500(client: FlaskClient, path: str) -> None:
+def test_a_non_ascii_csrf_value_is_a_400_not_a_500(client: FlaskClient) -> None:
     client.get(PAGE)
     data = {"csrf": "jeton-é-✓", "step": "1", "actor": "producer", "command": "PING"}
-    response = client.post(path, data=data, headers={"HX-Request": "true"})
+    response = client.post(CONSOLE, data=data, headers={"HX-Request": "true"})
     assert response.status_code == 400
     assert "this form has expired" in _text(response.get_data(as_text=True))
 

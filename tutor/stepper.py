@@ -50,8 +50,6 @@ def stepper_context(
         },
         "announcement": _announcement(current, step, count),
         "base_url": base_url,
-        "try_url": base_url + "/try",
-        "tried": None,
     }
 
 
