@@ -62,7 +62,7 @@ def own_run(
     """The trace the page shows at `step` (the learner's run if they have one) and the console's context."""
     entries = saved(lesson, walk, who) if entries is None else entries
     ttl = current_app.config.get("TUTOR_RUN_KEY_TTL")
-    lesson_trace = engine.run(walk, backend(), lesson.id, upto=step, key_ttl=ttl)
+    lesson_trace = engine.run(walk, backend(), lesson.id, upto=step)  # no own run: no lease to pay for
     if not entries:
         return lesson_trace, _console(lesson, walk, step, [], lesson_trace, lesson_trace)
     active = ownrun.upto(entries, step)
