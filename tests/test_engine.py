@@ -430,6 +430,7 @@ def test_watched_keys_show_every_type_and_missing_keys(backend: Backend) -> None
           - {actor: a, action: set, redis: SADD set b a c}
           - {actor: a, action: zset, redis: ZADD zset 2 two 1 one}
           - {actor: a, action: stream, redis: XADD stream 1-1 f v}
+          - {actor: a, action: a key never written, redis: GET missing}
         """,
         backend,
     )

@@ -19,11 +19,11 @@ bp = Blueprint("lessons", __name__)
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """The catalog: every topic, its modes and this learner's progress, and broken files."""
-    lessons, broken = catalog().state()
+    """The catalog: every served topic and this learner's progress (file problems are for instructors)."""
+    lessons = catalog().lessons()
     who = learner.current(create=False)
     summary = {lesson.id: lesson_summary(lesson, who) for lesson in lessons}
-    return render("index.html", lessons=lessons, broken=broken, summary=summary)
+    return render("index.html", lessons=lessons, summary=summary)
 
 
 def lesson_summary(lesson: Lesson, who: str | None) -> dict[str, object]:
