@@ -70,13 +70,14 @@ def test_commands_are_counted_per_learner_per_minute(runs: SqlRunStore) -> None:
     assert runs.count_command(LEARNER, now=660.0) == 1  # a new minute starts again
 
 
-def test_minutes_older_than_the_last_one_are_forgotten(runs: SqlRunStore, engine: sqlalchemy.Engine) -> None:
-    runs.count_command(LEARNER, now=0.0)
-    runs.count_command(OTHER, now=60.0)
-    runs.count_command(LEARNER, now=180.0)  # minute 3: minutes before 2 go, for every learner
+def test_a_learners_minutes_older_than_the_last_one_are_forgotten(runs: SqlRunStore, engine: sqlalchemy.Engine) -> None:
+    for minute in (0, 1, 2):
+        runs.count_command(LEARNER, now=minute * 60.0)
+    runs.count_command(OTHER, now=0.0)
+    runs.count_command(LEARNER, now=180.0)  # minute 3: this learner's minutes before 2 go; nobody else's rows
     with engine.connect() as connection:
         rows = connection.execute(sqlalchemy.select(db.command_rate.c.learner, db.command_rate.c.minute)).all()
-    assert sorted(tuple(r) for r in rows) == [(LEARNER, 3)]
+    assert sorted(tuple(r) for r in rows) == [(LEARNER, 2), (LEARNER, 3), (OTHER, 0)]
 
 
 def test_another_process_on_the_same_database_sees_the_same_run_and_count(engine: sqlalchemy.Engine) -> None:

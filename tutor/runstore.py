@@ -77,12 +77,13 @@ class SqlRunStore:
         """Count one command in the learner's current minute; the total so far in that minute.
 
         One upsert that returns the new count: two processes counting at once each get their own
-        total (the database serialises the row), never the same one.
+        total (the database serialises the row), never the same one. Only this learner's rows are
+        touched (their minutes before the last one are dropped): learners never wait on each other.
         """
         minute = int((time.time() if now is None else now) // 60)
         rate = db.command_rate
         with self._store.transaction() as connection:
-            connection.execute(delete(rate).where(rate.c.minute < minute - 1))  # nobody's old minutes pile up
+            connection.execute(delete(rate).where(rate.c.learner == learner, rate.c.minute < minute - 1))
             statement = _insert(connection)(rate).values(learner=learner, minute=minute, count=1)
             statement = statement.on_conflict_do_update(
                 index_elements=["learner", "minute"], set_={"count": rate.c.count + 1}
