@@ -9,6 +9,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import redis
+
 from tutor import engine, messages
 from tutor.backend import Backend
 from tutor.checker import check_paths, lesson_files
@@ -54,7 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not args.redis_url:
             print(messages.BOTH_NEEDS_REDIS, file=sys.stderr)
             return 2
-        return _check_both(args.paths, args.redis_url)
+        try:
+            return _check_both(args.paths, args.redis_url)
+        except redis.exceptions.ConnectionError:
+            return _unreachable(args.redis_url)
     backend = Backend(args.redis_url)
     try:
         if args.command == "check":
@@ -64,8 +69,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tutor.results import report
 
         return report(args)
+    except redis.exceptions.ConnectionError:
+        return _unreachable(args.redis_url)
     finally:
         backend.close()
+
+
+def _unreachable(url: str) -> int:
+    """No traceback for a Redis that is not there: say which, and exit 2."""
+    print(messages.CLI_REDIS_UNREACHABLE.format(url=url), file=sys.stderr)
+    return 2
 
 
 def _lessons_folder() -> str:

@@ -62,7 +62,6 @@ XADD_STAR = (
     "XADD with '*' makes an ID from the wall clock, so the trace would differ between runs; "
     "give an explicit ID such as 1-0"
 )
-XREADGROUP_BLOCK = "XREADGROUP with BLOCK is not supported in lessons; use XREAD BLOCK, or XREADGROUP without BLOCK"
 
 # lesson structure
 YAML_SYNTAX = "YAML syntax error: {problem}"
@@ -195,6 +194,11 @@ ACTOR_BLOCKED = (
     "actor '{actor}' is still blocked by its command at step {since}; it cannot send another "
     "command until a push wakes it or its timeout passes (add wait: to let time pass)"
 )
+BACKEND_FAILED = (
+    "the {backend} server failed on this command ({error}); it cannot be run here. "
+    "Try it on a real Redis with --redis-url, and report it if Redis accepts it"
+)
+BACKEND_TIMEOUT = "Redis did not answer within {seconds:g} s; the command was abandoned"
 REPLY_TOO_LARGE = "the reply has {size} characters; a lesson step may show at most {limit}"
 
 # python steps
@@ -227,6 +231,7 @@ LEARNER_BAD_CHOICE = "choice {choice} is not one of this question's choices"
 REDIS_UNREACHABLE = (
     "Redis ({url}) is not reachable right now, so no step can run; your progress is safe. Try again in a moment."
 )
+CLI_REDIS_UNREACHABLE = "Redis ({url}) is not reachable, so no step can run; start it or give another --redis-url"
 REQUEST_TOO_LARGE = (
     "this request is larger than the site accepts ({limit}); its forms send far less, so reload the page and try again"
 )
@@ -266,6 +271,17 @@ CORRECTION_SOURCE_NO_LINK = (
     "a correction's source must be a page the learner can open: give its address (https://...), such as "
     "the official documentation page, and the experiment with its figures if you measured it"
 )
+
+# the step view (tutor/stepper.py, tutor/quiz_views.py)
+STEP_HELD = "Next is held: predict what step {step} does, or skip the prediction, and step {step} runs."
+PREDICTION_LOCKED = (
+    "question {question} is a prediction about step {step}: answer it in the step-through at step {before}, "
+    "or here once step {step} has run"
+)
+HINT_WHERE_KEY = "Where to look: the execution table, row {step}, column State of '{key}'."
+HINT_WHERE_REPLY = "Where to look: the execution table, row {step}, column Result."
+HINT_WHERE_VARIABLE = "Where to look: the variable tracker, row {name}, column After step {step}."
+HINT_WHERE_ROW = "Where to look: the execution table, row {step}."
 
 # your own run: the console, crashes, limits (tutor/ownrun.py, tutor/guard.py, tutor/console_views.py)
 FAULT_WITH_COMMAND = "a crash: or restart: step does only that: no redis:, python: or second crash:/restart:"

@@ -117,4 +117,4 @@ def test_idle_times_redis_measures_are_handed_to_the_lesson_clock() -> None:
 
 def test_an_idle_time_is_the_lesson_time_since_the_step_that_delivered_the_entry(real_redis: str) -> None:
     steps = run(scenario("stream-pending.yaml", "xpending-returns-pending-items"), real_redis)
-    assert [entry[2] for entry in steps[8]["reply"]["value"]] == [3000, 3000, 3000, 3000]
+    assert [entry["time_since_delivered"] for entry in steps[8]["reply"]["value"]] == [3000, 3000, 3000, 3000]
