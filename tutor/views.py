@@ -11,7 +11,7 @@ from flask.typing import ResponseReturnValue
 from tutor import console_views, learner, messages, progress, quiz, quiz_views
 from tutor.model import Lesson, StepThrough
 from tutor.render import changed_lines, code_lines
-from tutor.stepper import stepper_context
+from tutor.stepcache import stepper_context  # stepper.stepper_context, kept per (version, step)
 from tutor.web import catalog, fail, is_fragment_request, render, step_url
 
 bp = Blueprint("lessons", __name__)
