@@ -5,8 +5,8 @@ two app processes on two hosts then kept two different runs and two rate counts 
 Now they are progress tables like the others. A SQLite file the console already wrote has both
 (same columns, made with CREATE TABLE IF NOT EXISTS): "if not exists" adopts them with their rows.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-30
 """
 
@@ -15,8 +15,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
