@@ -110,7 +110,10 @@ def test_commands_per_run_are_capped(tmp_path: Path) -> None:
     assert status == 429 and "your run has 3 commands" in console_output(html)
 
 
-def test_commands_per_minute_per_learner_are_capped_in_the_store(tmp_path: Path) -> None:
+def test_commands_per_minute_per_learner_are_capped_in_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tutor.runstore.clock", lambda: 1_800_000_030.0)  # one minute throughout the test
     app = make_app(tmp_path, commands_per_minute=3)
     client = app.test_client()
     assert [send(client, 1, "PING")[0] for _ in range(3)] == [200, 200, 200]

@@ -18,6 +18,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from tutor import db, progress
 
 
+def clock() -> float:
+    """The wall clock the per-minute command count is kept by (tests pin it, so a minute never turns mid-test)."""
+    return time.time()
+
+
 class RunStore(Protocol):
     """A run's command log by (learner, lesson, step-through), and a per-learner command counter."""
 
@@ -80,7 +85,7 @@ class SqlRunStore:
         total (the database serialises the row), never the same one. Only this learner's rows are
         touched (their minutes before the last one are dropped): learners never wait on each other.
         """
-        minute = int((time.time() if now is None else now) // 60)
+        minute = int((clock() if now is None else now) // 60)
         rate = db.command_rate
         with self._store.transaction() as connection:
             connection.execute(delete(rate).where(rate.c.learner == learner, rate.c.minute < minute - 1))
