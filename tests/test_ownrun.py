@@ -183,6 +183,47 @@ def test_a_rejected_line_is_a_4xx_shown_where_it_was_typed(client: FlaskClient, 
     assert console_output(html).startswith(f"(error) {message}")
 
 
+@pytest.mark.parametrize(
+    ("command", "fields", "status", "message"),
+    [
+        ("FLUSHALL", {}, 422, "'FLUSHALL' is not available in lessons"),
+        ("LPUHS q x", {}, 422, "unknown Redis command 'LPUHS' (did you mean LPUSH?)"),
+        ("BRPOP q 0x1", {}, 422, "needs its timeout as a plain number"),
+        ("GET " + "x" * 600, {}, 422, "the command is too long"),
+        ("GET x", {"actor": "mallory"}, 400, "choose one of this lesson's actors"),
+        ("GET x", {"step": "99"}, 400, "step must be a whole number between 0 and 5"),
+        ("GET x", {"step": "²"}, 400, "step must be a whole number between 0 and 5"),
+        ("GET x", {"csrf": "forged"}, 400, "did not come from this site"),
+        ("GET x", {"do": "explode"}, 422, "unknown console action"),
+    ],
+)
+def test_bad_input_is_a_4xx_with_its_message_with_or_without_javascript(
+    client: FlaskClient, command: str, fields: dict[str, str], status: int, message: str
+) -> None:
+    data = {"csrf": csrf(client, 1), "step": "1", "actor": "producer", "command": command, **fields}
+    for headers in ({"HX-Request": "true"}, {}):
+        response = client.post(CONSOLE, data=data, headers=headers)
+        assert response.status_code == status
+        output = console_output(_text(response.get_data(as_text=True)))
+        assert output.startswith("(error) ") and message in output
+    assert "This is your run" not in page(client, 1)  # nothing refused was kept
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("XREAD STREAMS queue 0-0", "(error) WRONGTYPE Operation against a key holding the wrong kind of value"),
+        ("XREAD STREAMS block 0", "(nil)"),  # a stream named block: no BLOCK option, so it never waits
+    ],
+)
+def test_a_stream_read_the_old_try_endpoint_crashed_on_is_answered_as_redis_answers(
+    client: FlaskClient, command: str, shown: str
+) -> None:
+    status, html = send(client, 1, command)
+    assert status == 200
+    assert shown in html.split('id="console-log"')[1]
+
+
 def test_help_lists_the_allowed_commands_and_help_lpush_gives_its_syntax(client: FlaskClient) -> None:
     status, html = send(client, 0, "HELP")
     listed = console_output(html).split()
@@ -268,11 +309,10 @@ def test_a_share_token_that_inflates_to_a_huge_log_is_refused_without_inflating_
         ownrun.from_token(bomb, broker_walk())
 
 
-@pytest.mark.parametrize("path", [CONSOLE, "/lessons/redis-broker/step-through/try"])
-def test_a_non_ascii_csrf_value_is_a_400_not_a_500(client: FlaskClient, path: str) -> None:
+def test_a_non_ascii_csrf_value_is_a_400_not_a_500(client: FlaskClient) -> None:
     client.get(PAGE)
     data = {"csrf": "jeton-é-✓", "step": "1", "actor": "producer", "command": "PING"}
-    response = client.post(path, data=data, headers={"HX-Request": "true"})
+    response = client.post(CONSOLE, data=data, headers={"HX-Request": "true"})
     assert response.status_code == 400
     assert "this form has expired" in _text(response.get_data(as_text=True))
 
@@ -333,17 +373,21 @@ def test_console_commands_cannot_reach_the_apps_own_keys(redis_app: Flask, real_
     import redis
 
     client = redis_app.test_client()
-    client.get(f"{PAGE}?step=1")  # records progress: the app's own keys now exist
+    client.get(f"{PAGE}?step=1")  # progress goes to the SQL store: Redis holds runs, and here keys outside them
     server = redis.Redis.from_url(real_redis, decode_responses=True)
     try:
-        before = {key: server.type(key) for key in server.keys("*")}
-        assert before and all(key.startswith("tutor:app:") for key in before)
-        some_key = sorted(before)[0]
-        for command in (f"DEL {some_key}", f"SET {some_key} owned", f"RENAME {some_key} stolen"):
-            assert send(client, 1, command)[0] == 200
-        status, html = send(client, 1, f"TYPE {some_key}")
-        assert status == 200 and html.split('id="console-log"')[1].count(">none</pre>") == 1
-        after = {key: server.type(key) for key in server.keys("*")}
-        assert after == before  # untouched, and no run keys left behind
+        # Sentinels: a key of the app's own, and a key of another learner's run that is executing now.
+        theirs = f"{engine.NAMESPACE}{'ab' * 12}:queue"
+        server.set("tutor:app:outside-every-run", "kept")
+        server.rpush(theirs, "their-job")
+        before = {key: (server.type(key), server.dump(key)) for key in server.keys("*")}
+        assert set(before) == {"tutor:app:outside-every-run", theirs}
+        for typed, name in enumerate(sorted(before), 1):
+            for command in (f"DEL {name}", f"SET {name} owned", f"RENAME {name} stolen"):
+                assert send(client, 1, command)[0] == 200
+            status, html = send(client, 1, f"TYPE {name}")  # in this run, no such key
+            assert status == 200 and html.split('id="console-log"')[1].count(">none</pre>") == typed
+        after = {key: (server.type(key), server.dump(key)) for key in server.keys("*")}
+        assert after == before  # untouched, and no run keys of this learner left behind
     finally:
         server.close()

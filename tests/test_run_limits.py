@@ -110,7 +110,10 @@ def test_commands_per_run_are_capped(tmp_path: Path) -> None:
     assert status == 429 and "your run has 3 commands" in console_output(html)
 
 
-def test_commands_per_minute_per_learner_are_capped_in_the_store(tmp_path: Path) -> None:
+def test_commands_per_minute_per_learner_are_capped_in_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("tutor.runstore.clock", lambda: 1_800_000_030.0)  # one minute throughout the test
     app = make_app(tmp_path, commands_per_minute=3)
     client = app.test_client()
     assert [send(client, 1, "PING")[0] for _ in range(3)] == [200, 200, 200]
@@ -161,6 +164,14 @@ def test_every_run_key_has_a_ttl_while_the_run_lives(real_redis: str) -> None:
         assert ttls and all(0 < ttl <= 30_000 for ttl in ttls.values()), ttls
 
 
+def test_the_lessons_run_alone_leases_nothing(real_redis: str) -> None:
+    spy = _Spy()
+    backend = Backend(real_redis)
+    engine.run(_walk("RPUSH q a", "SET k v", "RENAME k k2"), backend, "t", guard=spy)
+    backend.close()
+    assert all(ttls and set(ttls.values()) == {-1} for ttls in spy.ttls), spy.ttls  # cleanup deletes them
+
+
 def test_the_lease_is_invisible_to_expire_and_persist_on_both_backends(real_redis: str) -> None:
     lines = (
         *("SET k v", "PERSIST k", "EXPIRE k 100 NX", "PERSIST k", "PERSIST k", "RPUSH q a", "EXPIRE q 100 XX"),
@@ -173,7 +184,7 @@ def test_the_lease_is_invisible_to_expire_and_persist_on_both_backends(real_redi
     assert expected[:7] == ["True", "False", "True", "True", "False", "1", "False"]  # what a plain Redis answers
     for url in (None, real_redis):
         backend = Backend(url)
-        trace = engine.run(_walk(*lines), backend, "t")
+        trace = engine.run(_walk(*lines), backend, "t", key_ttl=600)  # leased, as a learner's own run is
         backend.close()
         replies = [step["reply"]["py"] for step in trace["steps"]]
         assert replies == expected
@@ -228,18 +239,25 @@ def test_a_killed_runs_keys_are_gone_once_their_short_ttl_passes(real_redis: str
         time.sleep(0.05)  # polling Redis's own expiry with a deadline
 
 
-def test_the_sites_runs_use_the_configured_ttl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_sites_own_runs_use_the_configured_ttl_and_lesson_runs_no_lease(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     app = make_app(tmp_path)
     app.config["TUTOR_RUN_KEY_TTL"] = 42
-    seen: list[Any] = []
+    seen: list[tuple[bool, Any, Any]] = []
     real_run = engine.run
 
     def spying_run(*args: Any, **kwargs: Any) -> dict[str, Any]:
-        seen.append(kwargs.get("key_ttl"))
+        seen.append((kwargs.get("inserts") is not None, kwargs.get("key_ttl"), kwargs.get("guard")))
         return real_run(*args, **kwargs)
 
     monkeypatch.setattr(engine, "run", spying_run)
     client = app.test_client()
+    assert client.get("/lessons/redis-broker/step-through?step=2").status_code == 200
+    # A learner without an own run pays for no lease and no guard (and the trace cache may not run at all).
+    assert set(seen) <= {(False, None, None)}
     assert send(client, 1, "LPUSH queue x")[0] == 200
     assert client.get("/lessons/redis-broker/step-through?step=2").status_code == 200
-    assert seen and set(seen) == {42}
+    own = [ttl for mine, ttl, _ in seen if mine]
+    assert own and set(own) == {42}
+    assert all(ttl is None for mine, ttl, _ in seen if not mine)

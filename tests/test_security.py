@@ -109,21 +109,19 @@ def test_mask_hides_every_password_and_keeps_the_rest(url: str, shown: str) -> N
 def test_a_body_over_the_limit_gets_413_with_a_sentence(client: FlaskClient, app: Flask) -> None:
     limit = app.config["MAX_CONTENT_LENGTH"]
     assert limit == 64 * 1024
-    response = client.post(f"{STEPPER}/try", data={"command": "x" * (limit + 1)})
+    response = client.post("/lessons/redis-broker/quiz/answer", data={"choice": "x" * (limit + 1)})
     assert response.status_code == 413
     assert "64 KiB" in response.get_data(as_text=True)
 
 
 def test_a_form_under_the_limit_is_read_as_usual(client: FlaskClient) -> None:
     token = _csrf(client)
-    data = {"csrf": token, "step": "1", "actor": "producer", "command": "LLEN queue", "pad": "y" * 30_000}
-    assert client.post(f"{STEPPER}/try", data=data).status_code != 413
+    data = {"csrf": token, "quiz": "step-through:main", "question": "1", "choice": "0", "pad": "y" * 30_000}
+    assert client.post("/lessons/redis-broker/quiz/answer", data=data).status_code != 413
 
 
 @pytest.mark.parametrize("token", ["é", "\u2603" * 64, "%C3%A9", "%FF%FE"])
-@pytest.mark.parametrize(
-    "url", [f"{STEPPER}/try", "/lessons/redis-broker/quiz/answer", "/lessons/redis-broker/quiz/hint"]
-)
+@pytest.mark.parametrize("url", ["/lessons/redis-broker/quiz/answer", "/lessons/redis-broker/quiz/hint"])
 def test_a_non_ascii_csrf_token_is_a_400_not_a_500(client: FlaskClient, url: str, token: str) -> None:
     _csrf(client)  # the learner exists
     # Sent as the raw body a browser or a script would send: %FF%FE is not even UTF-8.

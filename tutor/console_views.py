@@ -62,7 +62,8 @@ def own_run(
     """The trace the page shows at `step` (the learner's run if they have one) and the console's context."""
     entries = saved(lesson, walk, who) if entries is None else entries
     ttl = current_app.config.get("TUTOR_RUN_KEY_TTL")
-    lesson_trace = tracecache.trace(walk, backend(), lesson.id, upto=step, key_ttl=ttl)  # one run per version
+    # One run per lesson version, shared by all; no own run, so no lease (cleanup deletes its keys).
+    lesson_trace = tracecache.trace(walk, backend(), lesson.id, upto=step)
     if not entries:
         return lesson_trace, _console(lesson, walk, step, [], lesson_trace, lesson_trace)
     active = ownrun.upto(entries, step)

@@ -2,8 +2,9 @@
 
 SQLite (a file, the embedded default) or PostgreSQL (DATABASE_URL), through SQLAlchemy Core. The
 schema is Alembic's (tutor/migrations, shipped in the package) and is brought to its newest
-revision on startup or by `tutor db upgrade`. Learner runs live in Redis; progress never does, so
-an eviction or a full Redis can never lose an answer.
+revision on startup or by `tutor db upgrade`. A learner's own run is kept here as a command log (Redis
+only holds a run while it executes); progress never lives in Redis, so an eviction or a full Redis can
+never lose an answer.
 """
 
 from __future__ import annotations
@@ -76,6 +77,26 @@ answers = Table(
     Index("answers_by_learner", "learner", "lesson"),
     Index("answers_by_lesson", "lesson"),
     sqlite_autoincrement=True,
+)
+
+# A learner's own run (tutor/runstore.py): its command log, replayed on every request by any process.
+own_runs = Table(
+    "own_runs",
+    metadata,
+    Column("learner", Text, primary_key=True),
+    Column("lesson", Text, primary_key=True),
+    Column("walkthrough", Text, primary_key=True),
+    Column("log", Text, nullable=False),
+    Column("updated", Float, nullable=False),
+)
+
+# Console commands per learner per minute: the rate limit every app process counts against.
+command_rate = Table(
+    "command_rate",
+    metadata,
+    Column("learner", Text, primary_key=True),
+    Column("minute", Integer, primary_key=True, autoincrement=False),
+    Column("count", Integer, nullable=False),
 )
 
 SUPPORTED = ("sqlite", "postgresql")

@@ -99,7 +99,7 @@ class _Run:
     clock: float = 0.0
     streams: StreamClock = field(default_factory=StreamClock)  # consumer-group idle times on lesson time
     crashed: dict[str, int] = field(default_factory=dict)  # actor -> step its process was killed at
-    lease: Lease = field(default_factory=Lease)
+    lease: Lease | None = None  # only a learner's own run (or a caller that asks) leases its keys
     guard: StepGuard | None = None
     guarding: bool = False  # the current step is the learner's: check its command before it is sent
 
@@ -128,7 +128,8 @@ def run(
     `inserts` is a learner's own run: inserts[k] runs right after lesson step k (0: before step 1),
     so later lesson steps run on the state it made; its records come back, in the order they ran,
     under "yours" (each with "after": k). `guard` checks those steps' commands and every step's
-    keys (it raises to refuse the run). Every key gets a TTL (`key_ttl`, tutor/lease.py).
+    keys (it raises to refuse the run). The keys of a learner's own run (or of any run given a
+    `key_ttl`) get a TTL (tutor/lease.py); the lesson's run alone costs no lease: cleanup deletes its keys.
     The result is the JSON-shaped dict of docs/trace-format.md (tutor.trace.to_json).
     """
     count = len(walk.steps) if upto is None else max(0, min(upto, len(walk.steps)))
@@ -138,7 +139,7 @@ def run(
         actor: {name: initial_value(v) for name, v in values.items()} for actor, values in walk.processes.items()
     }
     state.touched = {state.prefix + key for key in walk.watch}
-    state.lease = Lease(key_ttl)
+    state.lease = Lease(key_ttl) if inserts is not None or key_ttl is not None else None
     state.guard = guard
     mine = inserts or {}
     yours: list[StepRecord] = []
@@ -232,7 +233,8 @@ def _step(state: _Run, number: int, step: Step | None = None) -> StepRecord:
         _fault_step(state, number, step, record, changed)
     record.events = events
     assert state.observer is not None
-    state.lease.after(state.observer, state.written)
+    if state.lease is not None:
+        state.lease.after(state.observer, state.written)
     if state.guard is not None:
         state.guard.after(state.observer, state.written)
     record.snapshot = _snapshot(state, changed)
@@ -308,7 +310,9 @@ def _redis_step(
     assert state.observer is not None
     if state.guard is not None and state.guarding:
         state.guard.before(state.observer, sent)
-    if actor not in state.in_multi or argv[0].upper() in ("EXEC", "MULTI", "WATCH", "DISCARD"):
+    if state.lease is not None and (
+        actor not in state.in_multi or argv[0].upper() in ("EXEC", "MULTI", "WATCH", "DISCARD")
+    ):
         for pending in state.queued.get(actor, []) if argv[0].upper() == "EXEC" else [sent]:
             state.lease.before(state.observer, pending)
     blocking = None if actor in state.in_multi else blocking_info(argv)

@@ -1,8 +1,10 @@
-"""A TTL on every key a run makes, so a process killed mid-run leaves nothing behind for long.
+"""A TTL on every key a learner's own run makes, so a process killed mid-run leaves nothing behind for long.
 
 The engine deletes a run's keys when the run ends; a process killed before that cannot. So every
-key gets a *lease*: an expiry the engine sets when the key appears, that Redis itself enforces. A
-run is remade from its log on every request, so each use of a run leases its keys afresh.
+key of a learner's own run gets a *lease*: an expiry the engine sets when the key appears, that Redis
+itself enforces. A run is remade from its log on every request, so each use of a run leases its keys
+afresh. The lesson's run alone (a learner without an own run) is not leased: a step click pays for no
+PTTL/PEXPIRE round trips, and its keys rely on the engine's cleanup.
 
 The learner must not see it: a key the author never gave an expiry must still look persistent.
 Of the allowed commands only EXPIRE, PEXPIRE, PERSIST, RENAME, GETEX and the SET family can see,

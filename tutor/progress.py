@@ -75,7 +75,7 @@ class SqlStore:
             yield self._connection
 
     def transaction(self) -> AbstractContextManager[Connection]:
-        """One transaction on this store's connection, for modules with tables of their own (accounts)."""
+        """One transaction on this store's connection, for modules with tables of their own (accounts, runstore)."""
         return self._tx()
 
     def _insert(self, connection: Connection) -> Any:

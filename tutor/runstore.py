@@ -1,20 +1,26 @@
 """Where a learner's own run and their command rate live: the progress database, never process memory.
 
-Kept apart from tutor/progress.py on purpose (one small interface, one table each), so a move of
-progress to another database can absorb it without touching the console. It uses the same file
-(TUTOR_DATABASE), one connection per call, as the progress store does.
+Kept apart from tutor/progress.py (one small interface, two tables of its own) so the console does
+not depend on how progress is stored. It is the same database (SQLite or PostgreSQL through
+DATABASE_URL) and, in a request, the same connection as the progress store: every app process, on
+any host, sees one run and one rate count per learner.
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
-from flask import Flask, current_app
+from flask import Flask
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from tutor import db, progress
+
+
+def clock() -> float:
+    """The wall clock the per-minute command count is kept by (tests pin it, so a minute never turns mid-test)."""
+    return time.time()
 
 
 class RunStore(Protocol):
@@ -27,74 +33,64 @@ class RunStore(Protocol):
 
 
 def init_app(app: Flask) -> None:
-    """The run store on the app's database file."""
-    app.extensions["tutor.runs"] = SqliteRunStore(app.config["TUTOR_DATABASE"])
+    """A run store for scripts and tests outside a request (one connection per call), on the progress database."""
+    app.extensions["tutor.runs"] = SqlRunStore(app.extensions["tutor.progress"])
 
 
 def store() -> RunStore:
-    """The app's run store."""
-    return current_app.extensions["tutor.runs"]  # type: ignore[no-any-return]
+    """The run store on this request's progress connection."""
+    return SqlRunStore(progress.store())
 
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS own_runs (
-  learner TEXT NOT NULL, lesson TEXT NOT NULL, walkthrough TEXT NOT NULL, log TEXT NOT NULL,
-  updated REAL NOT NULL, PRIMARY KEY (learner, lesson, walkthrough));
-CREATE TABLE IF NOT EXISTS command_rate (
-  learner TEXT NOT NULL, minute INTEGER NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (learner, minute));
-"""
+def _insert(connection: Connection) -> Any:
+    """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL have it)."""
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
 
 
-class SqliteRunStore:
-    """Runs and rates in the SQLite file; each call opens its own connection (threads share none)."""
+class SqlRunStore:
+    """Runs and rates in the progress database, each call one short transaction on the progress store's connection."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.path, timeout=10)
-        try:
-            with db:
-                yield db
-        finally:
-            db.close()
+    def __init__(self, on: progress.SqlStore) -> None:
+        self._store = on
 
     def get(self, learner: str, lesson: str, walk: str) -> str | None:
-        with self._connect() as db:
-            row = db.execute(
-                "SELECT log FROM own_runs WHERE learner = ? AND lesson = ? AND walkthrough = ?", (learner, lesson, walk)
-            ).fetchone()
-        return str(row[0]) if row else None
+        t = db.own_runs.c
+        query = select(t.log).where(t.learner == learner, t.lesson == lesson, t.walkthrough == walk)
+        with self._store.transaction() as connection:
+            log = connection.execute(query).scalar_one_or_none()
+        return None if log is None else str(log)
 
     def put(self, learner: str, lesson: str, walk: str, log: str) -> None:
-        with self._connect() as db:
-            db.execute(
-                "INSERT INTO own_runs VALUES (?, ?, ?, ?, ?) ON CONFLICT (learner, lesson, walkthrough) "
-                "DO UPDATE SET log = excluded.log, updated = excluded.updated",
-                (learner, lesson, walk, log, time.time()),
+        with self._store.transaction() as connection:
+            statement = _insert(connection)(db.own_runs).values(
+                learner=learner, lesson=lesson, walkthrough=walk, log=log, updated=time.time()
             )
+            new = statement.excluded
+            statement = statement.on_conflict_do_update(
+                index_elements=["learner", "lesson", "walkthrough"], set_={"log": new.log, "updated": new.updated}
+            )
+            connection.execute(statement)
 
     def delete(self, learner: str, lesson: str, walk: str) -> None:
-        with self._connect() as db:
-            db.execute(
-                "DELETE FROM own_runs WHERE learner = ? AND lesson = ? AND walkthrough = ?", (learner, lesson, walk)
+        t = db.own_runs.c
+        with self._store.transaction() as connection:
+            connection.execute(
+                delete(db.own_runs).where(t.learner == learner, t.lesson == lesson, t.walkthrough == walk)
             )
 
     def count_command(self, learner: str, now: float | None = None) -> int:
-        """Count one command in the learner's current minute; the total so far in that minute."""
-        minute = int((time.time() if now is None else now) // 60)
-        with self._connect() as db:
-            db.execute("DELETE FROM command_rate WHERE minute < ?", (minute - 1,))
-            db.execute(
-                "INSERT INTO command_rate VALUES (?, ?, 1) "
-                "ON CONFLICT (learner, minute) DO UPDATE SET count = count + 1",
-                (learner, minute),
-            )
-            row = db.execute(
-                "SELECT count FROM command_rate WHERE learner = ? AND minute = ?", (learner, minute)
-            ).fetchone()
-        return int(row[0])
+        """Count one command in the learner's current minute; the total so far in that minute.
+
+        One upsert that returns the new count: two processes counting at once each get their own
+        total (the database serialises the row), never the same one. Only this learner's rows are
+        touched (their minutes before the last one are dropped): learners never wait on each other.
+        """
+        minute = int((clock() if now is None else now) // 60)
+        rate = db.command_rate
+        with self._store.transaction() as connection:
+            connection.execute(delete(rate).where(rate.c.learner == learner, rate.c.minute < minute - 1))
+            statement = _insert(connection)(rate).values(learner=learner, minute=minute, count=1)
+            statement = statement.on_conflict_do_update(
+                index_elements=["learner", "minute"], set_={"count": rate.c.count + 1}
+            ).returning(rate.c.count)
+            return int(connection.execute(statement).scalar_one())

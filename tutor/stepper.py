@@ -70,8 +70,6 @@ def stepper_context(
         },
         "announcement": _announcement(current, step, count, held_for),
         "base_url": base_url,
-        "try_url": base_url + "/try",
-        "tried": None,
     }
 
 

@@ -8,12 +8,11 @@ from functools import partial
 from flask import Blueprint, redirect, request
 from flask.typing import ResponseReturnValue
 
-from tutor import console_views, engine, learner, messages, progress, quiz, quiz_views
-from tutor.commands import CommandError, parse_cli, spec_for
-from tutor.model import Lesson, Step, StepThrough
+from tutor import console_views, learner, messages, progress, quiz, quiz_views
+from tutor.model import Lesson, StepThrough
 from tutor.render import changed_lines, code_lines
 from tutor.stepcache import stepper_context  # stepper.stepper_context, kept per (version, step)
-from tutor.web import backend, catalog, fail, is_fragment_request, render, step_url
+from tutor.web import catalog, fail, is_fragment_request, render, step_url
 
 bp = Blueprint("lessons", __name__)
 
@@ -123,41 +122,6 @@ def _furthest(lesson: Lesson, walk: StepThrough, who: str) -> int:
     return saved.furthest if saved else 0
 
 
-@bp.post("/lessons/<lesson_id>/step-through/try", defaults={"slug": None})
-@bp.post("/lessons/<lesson_id>/step-through/<slug>/try")
-def try_command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
-    """Run the learner's own command as one of the actors, after step k of their own run."""
-    lesson = get_lesson(lesson_id)
-    walk = get_walk(lesson, slug)
-    if not learner.csrf_ok(request.form.get("csrf")):
-        fail(400, messages.LEARNER_BAD_CSRF)
-    count = len(walk.steps)
-    raw_step = request.form.get("step", "")
-    if not _STEP.fullmatch(raw_step) or int(raw_step) > count:
-        fail(400, messages.LEARNER_BAD_STEP.format(count=count))
-    step = int(raw_step)
-    actor = request.form.get("actor", "")
-    if actor not in walk.actors:
-        fail(400, messages.TRY_UNKNOWN_ACTOR.format(known=", ".join(walk.actors)))
-    line = request.form.get("command", "").strip()
-    if not line:
-        fail(400, messages.TRY_EMPTY)
-    if len(line) > TRY_LIMIT:
-        fail(400, messages.TRY_TOO_LONG.format(limit=TRY_LIMIT))
-    try:
-        argv = tuple(parse_cli(line))
-        spec_for(argv)
-    except CommandError as error:
-        fail(400, str(error))
-    mine = Step(actor=actor, action="Your command", path=(), argv=argv)
-    trace = engine.run(walk, backend(), lesson.id, upto=step, extra=[mine])
-    context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
-    context["tried"] = {"actor": actor, "line": line, "record": trace["extra"][0]}
-    context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk))
-    return render("step_through.html", "_try_result.html", **context)
-
-
-TRY_LIMIT = 512
 _STEP = re.compile(r"[0-9]{1,6}")
 
 

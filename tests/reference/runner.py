@@ -11,6 +11,8 @@ Redis. Nothing here predicts who will be served: the runner looks.
   waits for those threads to receive their replies. Redis 7.0 serves blocked clients inside the
   command that made their keys ready, before that command's own reply is written, so by the time the
   step's reply is read the set is final; the runner still polls until two reads agree.
+- `crash:` kills the actor's real connection with CLIENT KILL (a blocked call ends with the
+  connection error a killed client gets, and Redis pops nothing for it); `restart:` opens a new one.
 - `wait:` is real time, scaled by SCALE: a lesson second lasts SCALE real seconds. Blocking timeouts
   (seconds for BLPOP and friends, milliseconds for XREAD/XREADGROUP BLOCK) and the min-idle times
   of XCLAIM, XAUTOCLAIM and XPENDING IDLE are scaled by the same factor before they are sent, so
@@ -239,6 +241,7 @@ class ReferenceRun:
         self.windows: list[tuple[float, float, float]] = []
         self.actors: dict[str, _Actor] = {}
         self.blocked: list[str] = []  # in the order they blocked
+        self.crashed: dict[str, int] = {}  # actor -> the step its connection was killed at
         self.variables = {name: _Variable() for name in walk.variables}
         self.memory = {
             actor: {name: initial_value(v) for name, v in values.items()} for actor, values in walk.processes.items()
@@ -249,12 +252,16 @@ class ReferenceRun:
         """Execute every step and return what real Redis did at each one."""
         try:
             for name in self.walk.actors:
-                client = redis.Redis.from_url(url=self.url, decode_responses=True, single_connection_client=True)
-                worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"reference-{name}")
-                self.actors[name] = _Actor(name, client, int(client.client_id()), worker)
+                self.actors[name] = self._connect(name)
             return [self._step(number, step) for number, step in enumerate(self.walk.steps, 1)]
         finally:
             self._close()
+
+    def _connect(self, name: str) -> _Actor:
+        """A new connection (and the thread that drives it) for an actor: its process starting."""
+        client = redis.Redis.from_url(url=self.url, decode_responses=True, single_connection_client=True)
+        worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"reference-{name}")
+        return _Actor(name, client, int(client.client_id()), worker)
 
     # --- one step -------------------------------------------------------------------------------------
 
@@ -271,6 +278,8 @@ class ReferenceRun:
             status, reply = self._redis_step(number, step, changed)
         elif step.python is not None:
             status, reply = self._python_step(step, changed)
+        elif step.crash is not None or step.restart is not None:
+            status, reply = self._fault_step(number, step, changed)
         self._settle("unblocked", events, changed, [])
         return {
             "status": status,
@@ -295,6 +304,9 @@ class ReferenceRun:
 
     def _redis_step(self, number: int, step: Step, changed: set[str]) -> tuple[str, dict[str, Any] | None]:
         actor = self.actors[step.actor]
+        if actor.name in self.crashed:
+            since = self.crashed[actor.name]
+            return "error", error_record(messages.ACTOR_CRASHED.format(actor=actor.name, since=since))
         if actor.name in self.blocked:
             # A real client is stuck inside its blocking call: it cannot send anything.
             return "error", error_record(messages.ACTOR_BLOCKED.format(actor=actor.name, since=actor.since))
@@ -356,6 +368,9 @@ class ReferenceRun:
 
     def _python_step(self, step: Step, changed: set[str]) -> tuple[str, dict[str, Any]]:
         assert step.python is not None
+        if step.actor in self.crashed:
+            since = self.crashed[step.actor]
+            return "error", error_record(messages.ACTOR_CRASHED.format(actor=step.actor, since=since))
         if step.actor in self.blocked:
             since = self.actors[step.actor].since
             return "error", error_record(messages.ACTOR_BLOCKED.format(actor=step.actor, since=since))
@@ -371,6 +386,41 @@ class ReferenceRun:
             self.variables[step.assign] = _Variable(value)
             changed.add(step.assign)
         return "ok", {"type": "python", "value": to_json(value), "py": py_repr(value), "cli": py_repr(value)}
+
+    def _fault_step(self, number: int, step: Step, changed: set[str]) -> tuple[str, dict[str, Any] | None]:
+        """Kill the actor's real connection (CLIENT KILL, as tests/test_crash.py does), or connect it anew."""
+        if step.crash is not None:
+            name = step.crash
+            if name in self.crashed:
+                return "error", error_record(messages.ACTOR_CRASHED.format(actor=name, since=self.crashed[name]))
+            actor = self.actors[name]
+            killed = self.observer.client_kill_filter(_id=actor.client_id)
+            if killed != 1:
+                raise ReferenceError(f"CLIENT KILL ID {actor.client_id} ({name}) killed {killed} clients")
+            if name in self.blocked:
+                try:  # the blocked call ends as a killed client's does: with a connection error, no reply
+                    reply = self._pending(name).result(timeout=SETTLE_SECONDS)
+                except redis.ConnectionError:
+                    pass
+                else:
+                    raise ReferenceError(f"{name} was killed while blocked, yet received {reply!r}")
+                self.blocked.remove(name)
+                if actor.assign:
+                    self.variables[actor.assign] = _Variable(None)
+                    changed.add(actor.assign)
+                actor.pending = None
+            actor.worker.shutdown(wait=True)
+            actor.client.close()
+            self.crashed[name] = number
+            if name in self.walk.processes:
+                self.memory[name] = {key: initial_value(v) for key, v in self.walk.processes[name].items()}
+            return "note", None
+        name = step.restart or step.actor
+        if name not in self.crashed:
+            return "error", error_record(messages.ACTOR_NOT_CRASHED.format(actor=name))
+        del self.crashed[name]
+        self.actors[name] = self._connect(name)
+        return "note", None
 
     # --- watching the connections --------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis
 
-from tutor.loader import load_file
+from tutor.loader import load_file, load_text
 from tutor.model import StepThrough
 
 from .runner import SCALE, in_lesson_time, reference_run, scaled, timeout_seconds
@@ -118,3 +118,30 @@ def test_idle_times_redis_measures_are_handed_to_the_lesson_clock() -> None:
 def test_an_idle_time_is_the_lesson_time_since_the_step_that_delivered_the_entry(real_redis: str) -> None:
     steps = run(scenario("stream-pending.yaml", "xpending-returns-pending-items"), real_redis)
     assert [entry["time_since_delivered"] for entry in steps[8]["reply"]["value"]] == [3000, 3000, 3000, 3000]
+
+
+CRASH_WHILE_BLOCKED = """\
+title: A worker killed while it waits
+step_through:
+  actors: [worker, producer]
+  watch: [queue]
+  variables: [job]
+  steps:
+    - {actor: worker, action: waits, redis: BRPOP queue 0, assign: job}
+    - {actor: worker, action: killed, crash: worker}
+    - {actor: producer, action: pushes, redis: LPUSH queue job}
+    - {actor: worker, action: cannot send, redis: LLEN queue}
+    - {actor: worker, action: starts again, restart: worker}
+    - {actor: worker, action: finds the job, redis: BRPOP queue 0, assign: job}
+"""
+
+
+def test_a_crash_really_kills_the_connection_and_a_restart_opens_a_new_one(real_redis: str) -> None:
+    walk = load_text(CRASH_WHILE_BLOCKED, "lessons/crash.yaml", "crash").lesson.step_throughs[0]  # type: ignore[union-attr]
+    steps = run(walk, real_redis)
+    # The killed client stopped waiting inside Redis: nothing was popped for it, the push stays.
+    assert (steps[1]["status"], steps[1]["blocked"]) == ("note", [])
+    assert steps[1]["variables"]["job"] == {"value": None, "py": "None", "waiting": False, "changed": True}
+    assert steps[2]["events"] == {} and steps[2]["state"]["queue"]["py"] == "['job']"
+    assert steps[3]["status"] == "error" and "restart worker first" in steps[3]["reply"]["py"]
+    assert py(steps[5]) == "('queue', 'job')" and steps[5]["state"]["queue"]["py"] == "(none)"
