@@ -168,3 +168,31 @@ def test_python_dash_m_tutor_check_fails_on_a_broken_file(tmp_path: Path) -> Non
     assert done.returncode == 1
     assert done.stdout.startswith(f"{broken}:5:29: step_through.steps[0].redis (step 1): 'TIME' is not available")
     assert done.stderr == "1 problem(s)\n"
+
+
+def test_check_reports_a_stream_read_of_a_list_as_redis_does_not_as_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    lesson = tmp_path / "xread.yaml"
+    lesson.write_text(
+        "title: XREAD on a list\n"
+        "step_through:\n"
+        "  actors: [producer]\n"
+        "  steps:\n"
+        "    - {actor: producer, action: push, redis: LPUSH queue hello}\n"
+        "    - {actor: producer, action: read, redis: XREAD STREAMS queue 0-0}\n"
+    )
+    assert main(["check", str(lesson)]) == 1
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert "Redis rejected the command: WRONGTYPE Operation against a key holding the wrong kind of value" in out
+
+
+def test_check_on_a_redis_nobody_listens_on_says_so_without_a_traceback(capsys: pytest.CaptureFixture[str]) -> None:
+    from conftest import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    assert main(["--redis-url", url, "check", str(LESSONS)]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert err.startswith(f"Redis ({url}) is not reachable")

@@ -317,9 +317,17 @@ def test_xadd_with_explicit_id_is_allowed() -> None:
     assert spec_for(["XADD", "s", "1-0", "f", "v"]) is COMMANDS["XADD"]
 
 
-def test_xreadgroup_block_is_refused() -> None:
-    with pytest.raises(CommandError, match="XREADGROUP with BLOCK is not supported"):
-        spec_for(["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"])
+def test_xreadgroup_block_is_allowed_and_waits_on_its_streams_for_its_group() -> None:
+    argv = ["XREADGROUP", "GROUP", "g", "c", "BLOCK", "0", "STREAMS", "s", ">"]
+    assert spec_for(argv) is COMMANDS["XREADGROUP"]
+    info = blocking_info(argv)
+    assert info is not None
+    assert (info.keys, info.timeout_seconds, info.kind, info.group) == ([7], 0.0, "stream", ("g", "c"))
+
+
+def test_a_stream_named_block_is_not_the_block_option() -> None:
+    assert blocking_info(["XREAD", "STREAMS", "block", "0"]) is None
+    assert blocking_info(["XREADGROUP", "GROUP", "g", "c", "STREAMS", "BLOCK", ">"]) is None
 
 
 def test_allowlist_and_forbidden_list_do_not_overlap() -> None:
@@ -400,13 +408,13 @@ def test_publish_channel_is_namespaced_as_a_channel_not_a_key() -> None:
 def test_blocking_info_of_brpop() -> None:
     info = blocking_info(["BRPOP", "q1", "q2", "2.5"])
     assert info is not None
-    assert (info.keys, info.timeout_seconds, info.probe) == ([1, 2], 2.5, "LLEN")
+    assert (info.keys, info.timeout_seconds, info.kind) == ([1, 2], 2.5, "list")
 
 
 def test_blmove_waits_only_on_its_source() -> None:
     info = blocking_info(["BLMOVE", "src", "dst", "LEFT", "RIGHT", "0"])
     assert info is not None
-    assert (info.keys, info.timeout_seconds, info.probe) == ([1], 0.0, "LLEN")
+    assert (info.keys, info.timeout_seconds, info.kind) == ([1], 0.0, "list")
 
 
 def test_blmpop_takes_its_timeout_first() -> None:
@@ -415,16 +423,16 @@ def test_blmpop_takes_its_timeout_first() -> None:
     assert (info.keys, info.timeout_seconds) == ([3, 4], 3.0)
 
 
-def test_bzpopmin_probes_with_zcard() -> None:
+def test_bzpopmin_waits_for_a_sorted_set() -> None:
     info = blocking_info(["BZPOPMIN", "z", "0"])
     assert info is not None
-    assert info.probe == "ZCARD"
+    assert info.kind == "zset"
 
 
 def test_xread_block_is_in_milliseconds() -> None:
     info = blocking_info(["XREAD", "BLOCK", "1500", "STREAMS", "s", "$"])
     assert info is not None
-    assert (info.keys, info.timeout_seconds, info.probe) == ([4], 1.5, "XREAD")
+    assert (info.keys, info.timeout_seconds, info.kind, info.group) == ([4], 1.5, "stream", None)
 
 
 def test_xread_without_block_and_plain_commands_never_block() -> None:

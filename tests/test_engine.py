@@ -415,6 +415,276 @@ def test_every_consumer_blocking_forever_still_returns(backend: Backend) -> None
     assert list(trace["steps"][-1]["blocked"]) == ["c1", "c2", "c3", "c4", "c5", "c6"]
 
 
+# --- Redis 7.0's blocking rules (issue 8; tests/test_blocking_redis70.py checks them on real clients) -----
+
+
+def events_of(record: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(e["kind"], e["actor"], e["reply"]["py"]) for e in record["events"]]
+
+
+def test_a_waiter_stays_blocked_while_its_key_holds_another_type(backend: Backend) -> None:
+    trace = run(
+        """
+        actors: [rd, p]
+        watch: [k]
+        steps:
+          - {actor: rd, action: wait, redis: BLPOP k 0}
+          - {actor: p, action: a string, redis: SET k foo}
+          - {actor: p, action: a sorted set, redis: DEL k}
+          - {actor: p, action: a sorted set, redis: ZADD k 1 a}
+          - {actor: p, action: gone, redis: DEL k}
+          - {actor: p, action: a list, redis: LPUSH k x}
+        """,
+        backend,
+    )
+    for number in (2, 3, 4, 5):
+        assert step(trace, number)["status"] == "ok" and step(trace, number)["events"] == []
+        assert list(step(trace, number)["blocked"]) == ["rd"]
+    assert events_of(step(trace, 6)) == [("unblocked", "rd", "('k', 'x')")]
+    assert step(trace, 6)["state"]["k"]["py"] == "(none)"
+
+
+def test_a_transaction_that_pushes_then_deletes_does_not_wake_the_waiter(backend: Backend) -> None:
+    trace = run(
+        """
+        actors: [rd, r]
+        watch: [list]
+        steps:
+          - {actor: rd, action: wait, redis: BLPOP list 0}
+          - {actor: r, action: begin, redis: MULTI}
+          - {actor: r, action: push, redis: LPUSH list a}
+          - {actor: r, action: delete, redis: DEL list}
+          - {actor: r, action: string, redis: SET list foo}
+          - {actor: r, action: commit, redis: EXEC}
+        """,
+        backend,
+    )
+    assert step(trace, 6)["events"] == [] and list(step(trace, 6)["blocked"]) == ["rd"]
+    assert step(trace, 6)["state"]["list"]["py"] == "'foo'"
+
+
+def test_keys_made_ready_in_one_transaction_are_served_in_the_order_they_were_written(backend: Backend) -> None:
+    trace = run(
+        """
+        actors: [a, b, c, p]
+        watch: [k1, k2]
+        steps:
+          - {actor: a, action: wait on both, redis: BLPOP k1 k2 0}
+          - {actor: b, action: wait on both, redis: BLMPOP 0 2 k1 k2 LEFT COUNT 5}
+          - {actor: c, action: wait on k1, redis: BRPOP k1 0}
+          - {actor: p, action: begin, redis: MULTI}
+          - {actor: p, action: k2 first, redis: RPUSH k2 x}
+          - {actor: p, action: then k1, redis: RPUSH k1 y}
+          - {actor: p, action: commit, redis: EXEC}
+        """,
+        backend,
+    )
+    assert events_of(step(trace, 7)) == [
+        ("unblocked", "a", "('k2', 'x')"),  # k2 was written first: a pops from k2, not k1 listed first
+        ("unblocked", "b", "['k1', ['y']]"),  # k2 is empty now; k1 serves b (blocked before c)
+    ]
+    assert list(step(trace, 7)["blocked"]) == ["c"]
+
+
+def test_xread_on_two_streams_replies_with_only_the_stream_that_served_it(backend: Backend) -> None:
+    trace = run(
+        """
+        actors: [a, p]
+        steps:
+          - {actor: a, action: wait, redis: XREAD BLOCK 0 STREAMS s1 s2 $ $}
+          - {actor: p, action: begin, redis: MULTI}
+          - {actor: p, action: s2, redis: XADD s2 1-0 f v}
+          - {actor: p, action: s1, redis: XADD s1 1-0 f w}
+          - {actor: p, action: commit, redis: EXEC}
+        """,
+        backend,
+    )
+    assert events_of(step(trace, 5)) == [("unblocked", "a", "[['s2', [('1-0', {'f': 'v'})]]]")]
+
+
+def test_after_a_cascade_the_destination_serves_its_first_waiter(backend: Backend) -> None:
+    trace = run(
+        """
+        actors: [x, a, y, p]
+        watch: [s, t]
+        steps:
+          - {actor: x, action: wait on t, redis: BLPOP t 0}
+          - {actor: a, action: move s to t, redis: BLMOVE s t RIGHT LEFT 0}
+          - {actor: y, action: wait on t, redis: BLPOP t 0}
+          - {actor: p, action: push, redis: RPUSH s e1}
+        """,
+        backend,
+    )
+    assert events_of(step(trace, 4)) == [("unblocked", "a", "'e1'"), ("unblocked", "x", "('t', 'e1')")]
+    assert list(step(trace, 4)["blocked"]) == ["y"]
+
+
+def test_a_timed_out_xread_gets_what_redis_py_returns(backend: Backend) -> None:
+    trace = run(
+        """
+        actors: [c]
+        variables: [got]
+        steps:
+          - {actor: c, action: wait, redis: XREAD BLOCK 1000 STREAMS s $, assign: got}
+          - {actor: c, action: later, note: time passes, wait: 1}
+        """,
+        backend,
+    )
+    [event] = step(trace, 2)["events"]
+    assert event["kind"] == "timeout"
+    assert event["reply"] == {"type": "nil", "value": [], "py": "[]", "cli": "(nil)"}
+    assert step(trace, 2)["variables"]["got"]["py"] == "[]"
+
+
+XREADGROUP_BLOCK = """
+actors: [r, alice, bob]
+watch: [s]
+steps:
+  - {actor: r, action: group, redis: XGROUP CREATE s g $ MKSTREAM}
+  - {actor: alice, action: wait, redis: XREADGROUP GROUP g alice BLOCK 0 STREAMS s >}
+  - {actor: bob, action: wait, redis: XREADGROUP GROUP g bob COUNT 1 BLOCK 0 STREAMS s >}
+  - {actor: r, action: one job, redis: XADD s 1-0 job 1}
+  - {actor: r, action: another, redis: XADD s 2-0 job 2}
+  - {actor: alice, action: history, redis: XREADGROUP GROUP g alice BLOCK 0 STREAMS s 0}
+"""
+
+
+def test_xreadgroup_block_waits_for_new_entries_and_shares_them_out(backend: Backend) -> None:
+    trace = run(XREADGROUP_BLOCK, backend)
+    assert [step(trace, n)["status"] for n in (2, 3)] == ["blocked", "blocked"]
+    assert events_of(step(trace, 4)) == [("unblocked", "alice", "[['s', [('1-0', {'job': '1'})]]]")]
+    assert events_of(step(trace, 5)) == [("unblocked", "bob", "[['s', [('2-0', {'job': '2'})]]]")]
+    history = step(trace, 6)
+    assert (history["status"], history["reply"]["py"]) == ("ok", "[['s', [('1-0', {'job': '1'})]]]")
+
+
+@pytest.mark.parametrize(
+    ("command", "reply"),
+    [
+        ("XGROUP DESTROY s g", "NOGROUP the consumer group this client was blocked on no longer exists"),
+        ("DEL s", "UNBLOCKED the stream key no longer exists"),
+        ("SET s x", "UNBLOCKED the stream key no longer exists"),
+    ],
+)
+def test_a_blocked_xreadgroup_is_answered_with_an_error_when_its_group_or_stream_goes(
+    backend: Backend, command: str, reply: str
+) -> None:
+    trace = run(
+        f"""
+        actors: [r, alice]
+        steps:
+          - {{actor: r, action: group, redis: XGROUP CREATE s g $ MKSTREAM}}
+          - {{actor: alice, action: wait, redis: XREADGROUP GROUP g alice BLOCK 0 STREAMS s >}}
+          - {{actor: r, action: remove, redis: {command}}}
+        """,
+        backend,
+    )
+    assert events_of(step(trace, 3)) == [("unblocked", "alice", reply)]
+
+
+# --- the embedded fakeredis answers as Redis 7.0 ----------------------------------------------------------
+
+
+def test_lmpop_and_blmpop_delete_the_list_they_empty(backend: Backend) -> None:
+    trace = run(
+        """
+        actors: [r, c]
+        watch: [l]
+        steps:
+          - {actor: r, action: push, redis: RPUSH l a}
+          - {actor: r, action: pop all, redis: LMPOP 1 l LEFT COUNT 5}
+          - {actor: r, action: is it gone, redis: TYPE l}
+          - {actor: c, action: wait, redis: BLMPOP 0 1 l LEFT}
+          - {actor: r, action: push, redis: RPUSH l b}
+          - {actor: r, action: is it gone, redis: EXISTS l}
+        """,
+        backend,
+    )
+    assert step(trace, 2)["state"]["l"]["py"] == "(none)"
+    assert step(trace, 3)["reply"]["py"] == "'none'"
+    assert events_of(step(trace, 5)) == [("unblocked", "c", "['l', ['b']]")]
+    assert step(trace, 5)["state"]["l"]["py"] == "(none)"
+    assert step(trace, 6)["reply"]["py"] == "0"
+
+
+@pytest.mark.parametrize("command", ["XREAD STREAMS q 0-0", "XREAD STREAMS q $", "XREADGROUP GROUP g c STREAMS q >"])
+def test_a_stream_read_of_a_list_is_wrongtype(backend: Backend, command: str) -> None:
+    trace = run(
+        f"""
+        actors: [r]
+        steps:
+          - {{actor: r, action: push, redis: RPUSH q x}}
+          - {{actor: r, action: read, redis: "{command}"}}
+        """,
+        backend,
+    )
+    read = step(trace, 2)
+    assert (read["status"], read["error_source"]) == ("error", "redis")
+    assert read["reply"]["py"] == "WRONGTYPE Operation against a key holding the wrong kind of value"
+
+
+def test_a_stream_read_that_finds_nothing_is_nil(backend: Backend) -> None:
+    trace = run(
+        """
+        actors: [r]
+        steps:
+          - {actor: r, action: add, redis: XADD s 1-0 f v}
+          - {actor: r, action: group, redis: XGROUP CREATE s g $}
+          - {actor: r, action: read new, redis: XREADGROUP GROUP g c STREAMS s >}
+          - {actor: r, action: read after, redis: XREAD STREAMS s 1-0}
+        """,
+        backend,
+    )
+    assert step(trace, 3)["reply"]["cli"] == step(trace, 4)["reply"]["cli"] == "(nil)"
+    assert step(trace, 3)["reply"]["type"] == "nil"
+
+
+def test_an_exception_inside_the_backend_is_a_step_error_and_the_actor_goes_on(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakeredis.commands_mixins.string_mixin import StringCommandsMixin
+
+    def broken(self: Any, key: Any) -> Any:
+        raise RuntimeError("internal failure")
+
+    monkeypatch.setattr(StringCommandsMixin, "strlen", broken)
+    trace = run(
+        """
+        actors: [r]
+        steps:
+          - {actor: r, action: breaks, redis: STRLEN k}
+          - {actor: r, action: goes on, redis: SET k v}
+        """,
+        backend,
+    )
+    broke = step(trace, 1)
+    assert (broke["status"], broke["error_source"]) == ("error", "engine")
+    assert broke["reply"]["value"].startswith("the fakeredis server failed on this command (RuntimeError: internal")
+    assert (step(trace, 2)["status"], step(trace, 2)["reply"]["py"]) == ("ok", "True")
+
+
+def test_a_backend_failure_in_the_engines_own_probe_is_a_step_error(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fakeredis.commands_mixins.generic_mixin import GenericCommandsMixin
+
+    def broken(self: Any, *keys: Any) -> Any:
+        raise RuntimeError("probe failure")
+
+    monkeypatch.setattr(GenericCommandsMixin, "exists", broken)
+    trace = run(
+        """
+        actors: [c]
+        steps:
+          - {actor: c, action: wait, redis: BLPOP q 0}
+        """,
+        backend,
+    )
+    failed = step(trace, 1)
+    assert (failed["status"], failed["error_source"]) == ("error", "engine")
+    assert "RuntimeError: probe failure" in failed["reply"]["value"]
+
+
 # --- watched keys -------------------------------------------------------------------------------------
 
 

@@ -114,3 +114,18 @@ def test_a_learner_cannot_reach_the_apps_own_keys(redis_app: Flask, real_redis: 
         assert after == before  # untouched, and no run keys left behind
     finally:
         server.close()
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("XREAD STREAMS queue 0-0", "(error) WRONGTYPE Operation against a key holding the wrong kind of value"),
+        ("XREAD STREAMS block 0", "(nil)"),  # a stream named block: no BLOCK option, so it never waits
+    ],
+)
+def test_a_stream_read_the_backend_once_crashed_on_is_answered_as_redis_answers(
+    client: FlaskClient, command: str, shown: str
+) -> None:
+    status, html = run(client, command)
+    assert status == 200
+    assert shown in html

@@ -11,6 +11,7 @@ import threading
 import fakeredis
 import redis
 
+from tutor import fakecompat
 from tutor.limits import LIMITS
 
 _IDLE_LIMIT = 64
@@ -33,6 +34,7 @@ class Backend:
                 socket_connect_timeout=LIMITS.command_timeout_seconds,
             )
         else:
+            fakecompat.install()  # fakeredis answers as Redis 7.0 where it does not by itself
             self._server = fakeredis.FakeServer()
 
     @property

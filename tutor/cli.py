@@ -8,7 +8,9 @@ import os
 import sys
 from collections.abc import Sequence
 
-from tutor import engine
+import redis
+
+from tutor import engine, messages
 from tutor.backend import Backend
 from tutor.checker import check_paths
 from tutor.paths import data_dir
@@ -53,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from tutor.results import report
 
         return report(args)
+    except redis.exceptions.ConnectionError:
+        print(messages.CLI_REDIS_UNREACHABLE.format(url=args.redis_url), file=sys.stderr)
+        return 2
     finally:
         backend.close()
 

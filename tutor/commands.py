@@ -314,8 +314,6 @@ def spec_for(argv: Sequence[str]) -> CommandSpec:
     if name in COMMANDS:
         if name == "XADD" and "*" in argv[2:]:
             raise CommandError(messages.XADD_STAR)
-        if name == "XREADGROUP" and "BLOCK" in (a.upper() for a in argv):
-            raise CommandError(messages.XREADGROUP_BLOCK)
         problem = option_problem(name, list(argv)) or ttl_problem(name, list(argv))
         if problem:
             raise CommandError(problem)
@@ -345,13 +343,21 @@ def reply_options(argv: Sequence[str]) -> dict[str, Any]:
     return {}
 
 
+LIST, ZSET, STREAM = "list", "zset", "stream"
+
+
 @dataclass(frozen=True)
 class Blocking:
-    """How a blocking command waits: which keys it watches, its timeout, how to probe for data."""
+    """How a blocking command waits: the keys it watches, its timeout, the type of value that serves it.
+
+    Redis keeps a blocked client waiting until a value of the type it waits for arrives on one of its
+    keys (src/blocked.c serves list, zset and stream waiters separately), so `kind` is part of the wait.
+    """
 
     keys: list[int]
     timeout_seconds: float | None  # None: the timeout is not a number; Redis will say so
-    probe: str  # LLEN, ZCARD or XREAD
+    kind: str  # LIST, ZSET or STREAM
+    group: tuple[str, str] | None = None  # XREADGROUP: (group, consumer)
 
 
 def blocking_info(argv: Sequence[str]) -> Blocking | None:
@@ -359,19 +365,21 @@ def blocking_info(argv: Sequence[str]) -> Blocking | None:
     name = argv[0].upper()
     args = list(argv)
     if name in ("BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX"):
-        probe = "LLEN" if name[1] == "L" or name == "BRPOP" else "ZCARD"
-        return Blocking(_ALL_BUT_LAST(args), _seconds(args[-1]), probe)
+        kind = ZSET if name.startswith("BZ") else LIST
+        return Blocking(_ALL_BUT_LAST(args), _seconds(args[-1]), kind)
     if name in ("BRPOPLPUSH", "BLMOVE"):
-        return Blocking([1] if len(args) > 2 else [], _seconds(args[-1]), "LLEN")
+        return Blocking([1] if len(args) > 2 else [], _seconds(args[-1]), LIST)
     if name in ("BLMPOP", "BZMPOP"):
-        probe = "LLEN" if name == "BLMPOP" else "ZCARD"
-        return Blocking(_numkeys(2)(args), _seconds(args[1]) if len(args) > 1 else None, probe)
-    if name == "XREAD":
+        kind = LIST if name == "BLMPOP" else ZSET
+        return Blocking(_numkeys(2)(args), _seconds(args[1]) if len(args) > 1 else None, kind)
+    if name in ("XREAD", "XREADGROUP"):
         upper = [a.upper() for a in args]
-        if "BLOCK" in upper:
+        streams_at = upper.index("STREAMS") if "STREAMS" in upper else len(upper)
+        if "BLOCK" in upper[:streams_at]:
             at = upper.index("BLOCK") + 1
-            millis = _seconds(args[at]) if at < len(args) else None
-            return Blocking(_streams(args), None if millis is None else millis / 1000, "XREAD")
+            millis = _seconds(args[at]) if at < streams_at else None
+            group = (args[2], args[3]) if name == "XREADGROUP" and len(args) > 3 and upper[1] == "GROUP" else None
+            return Blocking(_streams(args), None if millis is None else millis / 1000, STREAM, group)
     return None
 
 

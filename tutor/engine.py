@@ -1,11 +1,12 @@
 """The trace engine: run a step-through's commands for real and record a snapshot after each step.
 
-Blocking is the engine's own business. A blocking command (BRPOP, BLMOVE, XREAD BLOCK ...) is only
-sent when a probe shows its keys have data, so it returns at once; otherwise the actor is marked
-blocked, and after every later step the blocked actors are retried in the order they blocked
-(first come, first served, as Redis does; fakeredis does not promise that order, so we do not
-lean on it). Lesson time moves only by `wait:`, so a trace never depends on the wall clock or on
-thread scheduling, and the engine never hangs.
+Blocking is the engine's own business, following Redis 7.0's rules (tutor/blocking.py). A blocking
+command (BRPOP, BLMOVE, XREAD BLOCK ...) is sent at once when Redis would answer it at once;
+otherwise the actor is held as a waiter, and after each command (a MULTI/EXEC counts as one) the
+keys that command made ready are handled as Redis handles them: in the order they were signalled,
+each key's waiters in the order they blocked, each waiter sent its command rewritten to the ready
+key, so the reply is Redis's own. Lesson time moves only by `wait:`, so a trace never depends on
+the wall clock or on thread scheduling, and the engine never leaves a connection blocked.
 
 Each run works in its own key namespace, so concurrent runs (many learners, one server) never
 see each other's keys; the trace shows the names the author wrote.
@@ -16,7 +17,7 @@ from __future__ import annotations
 import copy
 import secrets
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,28 +26,51 @@ from redis.exceptions import ResponseError
 
 from tutor import messages
 from tutor.backend import Backend
-from tutor.commands import Blocking, CommandError, blocking_info, format_cli, reply_options, spec_for
+from tutor.blocking import (
+    NOGROUP_DESTROYED,
+    UNBLOCKED_DELETED,
+    ReadyKeys,
+    Waiter,
+    parse_id,
+    signals,
+)
+from tutor.commands import (
+    LIST,
+    STREAM,
+    ZSET,
+    Blocking,
+    CommandError,
+    blocking_info,
+    format_cli,
+    reply_options,
+    spec_for,
+)
 from tutor.keystates import read_key_states, strip_namespace
 from tutor.limits import LIMITS
 from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
 from tutor.replies import error_record, py_repr, reply_record, to_json
 from tutor.streamclock import StreamClock
+from tutor.trace import (
+    TRACE_FORMAT,
+    BlockedActor,
+    Command,
+    Event,
+    KeyState,
+    ProcessValue,
+    Reply,
+    Snapshot,
+    StepRecord,
+    TimedOut,
+    Trace,
+    Unblocked,
+    VariableState,
+)
+from tutor.trace import to_json as trace_json
 
-TRACE_FORMAT = "tutor-trace/1"
+__all__ = ["NAMESPACE", "TRACE_FORMAT", "run"]
+
 NAMESPACE = "tutor:run:"
-
-
-@dataclass
-class _Waiting:
-    """An actor blocked by a command, until data arrives or lesson time passes its timeout."""
-
-    since: int
-    argv: list[str]
-    sent: list[str]
-    blocking: Blocking
-    deadline: float | None
-    assign: str | None
 
 
 @dataclass
@@ -63,11 +87,11 @@ class _Run:
     clients: dict[str, redis.Redis] = field(default_factory=dict)
     observer: redis.Redis | None = None
     touched: set[str] = field(default_factory=set)
-    blocked: OrderedDict[str, _Waiting] = field(default_factory=OrderedDict)
+    blocked: OrderedDict[str, Waiter] = field(default_factory=OrderedDict)
     in_multi: set[str] = field(default_factory=set)
     queued: dict[str, list[list[str]]] = field(default_factory=dict)
     written: set[str] = field(default_factory=set)  # keys the current step's commands named
-    last_states: dict[str, Any] | None = None
+    last_states: dict[str, KeyState] | None = None
     variables: dict[str, _Variable] = field(default_factory=dict)
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
     clock: float = 0.0
@@ -85,6 +109,7 @@ def run(
 
     `extra` steps (a learner's own command) run after them, in the same namespace, and are
     returned under "extra" so the lesson's own steps stay exactly as the author wrote them.
+    The result is the JSON-shaped dict of docs/trace-format.md (tutor.trace.to_json).
     """
     count = len(walk.steps) if upto is None else max(0, min(upto, len(walk.steps)))
     state = _Run(walk, backend, f"{NAMESPACE}{secrets.token_hex(12)}:")
@@ -101,21 +126,21 @@ def run(
         extras = [_step(state, count + i, step) for i, step in enumerate(extra, 1)]
     finally:
         _cleanup(state)
-    return {
-        "format": TRACE_FORMAT,
-        "lesson": lesson_id,
-        "walkthrough": walk.slug,
-        "title": walk.title,
-        "actors": list(walk.actors),
-        "watch": list(walk.watch),
-        "variables": list(walk.variables),
-        "processes": {actor: list(values) for actor, values in walk.processes.items()},
-        "step_count": len(walk.steps),
-        "executed": count,
-        "start": start,
-        "steps": steps,
-        **({"extra": extras} if extra else {}),
-    }
+    trace = Trace(
+        lesson=lesson_id,
+        walkthrough=walk.slug,
+        title=walk.title,
+        actors=list(walk.actors),
+        watch=list(walk.watch),
+        variables=list(walk.variables),
+        processes={actor: list(values) for actor, values in walk.processes.items()},
+        step_count=len(walk.steps),
+        executed=count,
+        start=start,
+        steps=steps,
+        extra=extras if extra else None,
+    )
+    return trace_json(trace)
 
 
 def _cleanup(state: _Run) -> None:
@@ -134,43 +159,52 @@ def _cleanup(state: _Run) -> None:
             state.backend.release(state.observer)
 
 
-def _step(state: _Run, number: int, step: Step | None = None) -> dict[str, Any]:
+def _step(state: _Run, number: int, step: Step | None = None) -> StepRecord:
     step = step or state.walk.steps[number - 1]
     state.written = set()
-    events: list[dict[str, Any]] = []
+    events: list[Event] = []
     changed: set[str] = set()
     if step.wait:
         state.clock += step.wait
         _expire(state, events, changed)
-    record: dict[str, Any] = {
-        "step": number,
-        "actor": step.actor,
-        "action": step.action,
-        "kind": step.kind,
-        "note": step.note,
-        "line": step.line,
-        "stage": step.stage,
-        "clock": state.clock,
-        "command": None,
-        "python": step.python,
-        "status": "note",
-        "reply": None,
-    }
+    record = StepRecord(
+        step=number,
+        actor=step.actor,
+        action=step.action,
+        kind=step.kind,
+        note=step.note,
+        line=step.line,
+        stage=step.stage,
+        clock=state.clock,
+        command=None,
+        python=step.python,
+    )
     if step.argv is not None:
-        record["command"] = {"argv": list(step.argv), "cli": format_cli(step.argv)}
-        _redis_step(state, number, list(step.argv), step.assign, record, changed)
+        record.command = Command(list(step.argv), format_cli(step.argv))
+        try:
+            _redis_step(state, number, list(step.argv), step.assign, record, changed, events)
+        except redis.exceptions.ConnectionError:
+            raise  # the server is gone: the site says so (503), `tutor check` too
+        except Exception as error:  # a backend failing on the engine's own reads (a probe, a state)
+            error_text = f"{type(error).__name__}: {error}"
+            _fail(record, messages.BACKEND_FAILED.format(backend=state.backend.name, error=error_text), "engine")
     elif step.python is not None:
         _python_step(state, step.actor, step.python, step.assign, record, changed)
-    _wake(state, step.actor, events, changed)
-    record["events"] = events
-    record.update(_snapshot(state, changed))
+    record.events = events
+    record.snapshot = _snapshot(state, changed)
     return record
 
 
 def _redis_step(
-    state: _Run, number: int, argv: list[str], assign: str | None, record: dict[str, Any], changed: set[str]
+    state: _Run,
+    number: int,
+    argv: list[str],
+    assign: str | None,
+    record: StepRecord,
+    changed: set[str],
+    events: list[Event],
 ) -> None:
-    actor = record["actor"]
+    actor = record.actor
     if actor in state.blocked:
         since = state.blocked[actor].since
         _fail(record, messages.ACTOR_BLOCKED.format(actor=actor, since=since), "engine")
@@ -183,23 +217,27 @@ def _redis_step(
     sent = _namespaced(state, argv)
     blocking = None if actor in state.in_multi else blocking_info(argv)
     if blocking is not None and blocking.timeout_seconds is not None:
-        sent = _resolve_last_ids(state, sent, blocking)
-        if not _has_data(state, sent, blocking):
+        sent = _pin_last_ids(state, sent, blocking)
+        if _would_block(state, sent, blocking):
             timeout = blocking.timeout_seconds
             deadline = None if timeout == 0 else state.clock + timeout
-            state.blocked[actor] = _Waiting(number, argv, sent, blocking, deadline, assign)
-            record["status"] = "blocked"
+            state.blocked[actor] = Waiter(actor, number, argv, sent, blocking, deadline, assign)
+            record.status = "blocked"
             if assign:
                 state.variables[assign] = _Variable(None, waiting=True)
                 changed.add(assign)
             return
     name = argv[0].upper()
     queueing = actor in state.in_multi and name not in ("EXEC", "DISCARD", "MULTI", "WATCH")
+    ran = [sent] if name != "EXEC" else list(state.queued.get(actor, []))
+    before = {} if queueing else _types_before(state, ran)
     reply = _send(state, actor, sent, spec.status_reply, queueing)
-    record["status"] = "error" if reply["type"] == "error" else "ok"
+    raw = reply.pop("_raw", None)
+    record.status = "error" if reply["type"] == "error" else "ok"
     if reply["type"] == "error":
-        record["error_source"] = reply.pop("_source", "redis")
-    record["reply"] = reply
+        record.error_source = reply.pop("_source", "redis")
+    value = reply.pop("_value", None)
+    record.reply = Reply.of(reply)
     if name == "MULTI" and reply["type"] != "error":
         state.in_multi.add(actor)
         state.queued[actor] = []
@@ -210,15 +248,60 @@ def _redis_step(
         for queued in state.queued.pop(actor, []):
             state.written.update(queued[i] for i in spec_for(queued).keys(queued))
     if assign:
-        state.variables[assign] = _Variable(reply.get("_value"))
+        state.variables[assign] = _Variable(value)
         changed.add(assign)
-    reply.pop("_value", None)
+    if before:
+        results = raw if name == "EXEC" else [raw]
+        ready = ReadyKeys()
+        waited = _waited(state)
+        if isinstance(results, list):
+            for command, result in zip(ran, results, strict=False):
+                for key, kind in signals(command, result, before, waited):
+                    ready.signal(key, kind, state.blocked.values())
+        _serve(state, ready, actor, events, changed)
 
 
-def _fail(record: dict[str, Any], message: str, source: str) -> None:
-    record["status"] = "error"
-    record["error_source"] = source
-    record["reply"] = error_record(message)
+def _fail(record: StepRecord, message: str, source: str) -> None:
+    record.status = "error"
+    record.error_source = source
+    record.reply = Reply.of(error_record(message))
+
+
+def _waited(state: _Run) -> set[str]:
+    """Every key somebody waits on."""
+    return {key for waiter in state.blocked.values() for key in waiter.keys}
+
+
+def _types_before(state: _Run, commands: Iterable[list[str]]) -> dict[str, str]:
+    """The type of every key these commands name, read before they run, if they name a waited key.
+
+    Empty when none does: then nothing they do can wake anybody. RENAME's source is read too, since
+    the destination takes its type.
+    """
+    waited = _waited(state)
+    if not waited:
+        return {}
+    named: list[str] = []
+    for command in commands:
+        try:
+            positions = spec_for(command).keys(command)
+        except CommandError:
+            continue
+        named.extend(command[i] for i in positions)
+    if waited.isdisjoint(named):
+        return {}
+    keys = list(dict.fromkeys(named))
+    return dict(zip(keys, _types(state, keys), strict=True))
+
+
+def _types(state: _Run, keys: list[str]) -> list[str]:
+    if not keys:
+        return []
+    assert state.observer is not None
+    pipe = state.observer.pipeline(transaction=False)
+    for key in keys:
+        pipe.type(key)
+    return [str(t) for t in pipe.execute()]
 
 
 def _namespaced(state: _Run, argv: list[str]) -> list[str]:
@@ -242,8 +325,10 @@ def _strip(state: _Run, value: Any) -> Any:
 def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool = False) -> dict[str, Any]:
     """Send one command on the actor's own connection; errors are data, as in redis-cli.
 
-    Inside MULTI the reply is only QUEUED, so redis-py's callback waits for EXEC, where each
-    queued command's own callback is applied to its result.
+    Every command reaches Redis here, a woken blocked command too. Inside MULTI the reply is only
+    QUEUED, so redis-py's callback waits for EXEC, where each queued command's own callback is
+    applied to its result. The record carries "_value" (redis-py's value) and "_raw" (the reply as
+    received, for the blocking model) for the caller to take out.
     """
     client = state.clients[actor]
     connection = client.connection
@@ -253,7 +338,12 @@ def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool
             connection, state.observer, sent, state.clock, state.queued.get(actor, []), queueing
         )
     except ResponseError as error:
-        return error_record(str(_strip(state, error)))
+        stripped = _strip(state, error)
+        return {**error_record(str(stripped)), "_raw": stripped}
+    except redis.exceptions.ConnectionError:
+        raise  # the server is gone: the site says so (503), not this step
+    except Exception as error:  # a backend's own failure must reach the learner as a step error
+        return _backend_failure(state, actor, error)
     raw = _strip(state, raw)
     if queueing:
         value = raw
@@ -270,9 +360,25 @@ def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool
         size = len(record["py"])
         too_large = error_record(messages.REPLY_TOO_LARGE.format(size=size, limit=LIMITS.reply_chars))
         too_large["_source"] = "engine"
+        too_large["_raw"] = raw
         return too_large
     record["_value"] = value
+    record["_raw"] = raw
     return record
+
+
+def _backend_failure(state: _Run, actor: str, error: Exception) -> dict[str, Any]:
+    """A timeout, or an exception inside the backend: the connection is dropped, so is its MULTI."""
+    if isinstance(error, redis.exceptions.TimeoutError):
+        message = messages.BACKEND_TIMEOUT.format(seconds=LIMITS.command_timeout_seconds)
+    else:
+        message = messages.BACKEND_FAILED.format(backend=state.backend.name, error=f"{type(error).__name__}: {error}")
+    state.in_multi.discard(actor)
+    state.queued.pop(actor, None)
+    connection = state.clients[actor].connection
+    if connection is not None:
+        connection.disconnect()
+    return {**error_record(message), "_source": "engine", "_raw": ResponseError(message)}
 
 
 _SET_REPLIES = {"SMEMBERS", "SUNION", "SINTER", "SDIFF"}
@@ -291,96 +397,187 @@ def _parse(client: redis.Redis, sent: Sequence[str], raw: Any) -> Any:
         return raw
 
 
-def _resolve_last_ids(state: _Run, sent: list[str], blocking: Blocking) -> list[str]:
-    """XREAD BLOCK ... $ means "entries after the last one now": pin it when the actor blocks."""
-    if blocking.probe != "XREAD":
+def _pin_last_ids(state: _Run, sent: list[str], blocking: Blocking) -> list[str]:
+    """XREAD BLOCK ... $ means "after the stream's last ID now" (0-0 if there is no stream): pin it when sent."""
+    if blocking.kind != STREAM or blocking.group is not None:
         return sent
-    resolved = list(sent)
+    pinned = list(sent)
     count = len(blocking.keys)
     for key_index in blocking.keys:
         id_index = key_index + count
-        if id_index < len(resolved) and resolved[id_index] == "$":
-            assert state.observer is not None
-            last = state.observer.xrevrange(resolved[key_index], "+", "-", count=1)
-            resolved[id_index] = str(last[0][0]) if last else "0-0"
-    return resolved
+        if id_index < len(pinned) and pinned[id_index] == "$":
+            last = _last_generated_id(state, pinned[key_index])
+            if last is not None:
+                pinned[id_index] = last
+    return pinned
 
 
-def _has_data(state: _Run, sent: list[str], blocking: Blocking) -> bool:
-    """Would this blocking command return at once? (A wrong-type key answers at once with an error.)"""
+def _last_generated_id(state: _Run, key: str) -> str | None:
+    """The stream's last ID (s->last_id, which outlives a deleted last entry); 0-0 when there is no key."""
+    assert state.observer is not None
+    kind = state.observer.type(key)
+    if kind == "none":
+        return "0-0"
+    if kind != STREAM:
+        return None  # the command will be refused with WRONGTYPE: leave its arguments alone
+    return str(state.observer.xinfo_stream(key)["last-generated-id"])
+
+
+def _group_last_id(state: _Run, key: str, group: str) -> str | None:
+    """The consumer group's last delivered ID, or None when the stream or the group does not exist."""
+    assert state.observer is not None
+    try:
+        groups = state.observer.xinfo_groups(key)
+    except ResponseError:
+        return None
+    for info in groups:
+        if str(info["name"]) == group:
+            return str(info["last-delivered-id"])
+    return None
+
+
+_NON_BLOCKING = {"BLMPOP": "LMPOP", "BZMPOP": "ZMPOP", "BLMOVE": "LMOVE", "BRPOPLPUSH": "RPOPLPUSH"}
+
+
+def _would_block(state: _Run, sent: list[str], blocking: Blocking) -> bool:
+    """Would Redis block this command now, rather than answer it (with data or an error)?"""
     observer = state.observer
     assert observer is not None
+    keys = [sent[i] for i in blocking.keys]
+    if not keys:
+        return False  # no key: Redis refuses the arguments at once
     try:
-        if blocking.probe == "XREAD":
+        if blocking.kind in (LIST, ZSET):
+            if observer.exists(*keys):
+                return False  # data, or a key of the wrong type: an answer at once
+            name = sent[0].upper()
+            if name in _NON_BLOCKING:
+                # Every key is missing, so the non-blocking form changes nothing: it only says whether
+                # Redis accepts the other arguments (LEFT/RIGHT, COUNT ...) or refuses them at once.
+                args = sent[2:] if name in ("BLMPOP", "BZMPOP") else sent[1:-1]
+                observer.execute_command(_NON_BLOCKING[name], *args)
+            return True
+        if any(kind not in ("none", STREAM) for kind in _types(state, keys)):
+            return False  # WRONGTYPE at once
+        if blocking.group is None:
             upper = [a.upper() for a in sent]
             at = upper.index("BLOCK")
-            probe = sent[:at] + sent[at + 2 :]
-            return bool(observer.execute_command(*probe))
-        keys = [sent[i] for i in blocking.keys]
-        pipe = observer.pipeline(transaction=False)
-        for key in keys:
-            pipe.execute_command(blocking.probe, key)
-        return any(int(n) > 0 for n in pipe.execute())
+            return not observer.execute_command(*sent[:at], *sent[at + 2 :])
+        return _readgroup_would_block(state, sent, blocking, keys)
     except ResponseError:
-        return True
+        return False  # Redis refuses it at once
 
 
-def _wake(state: _Run, by: str, events: list[dict[str, Any]], changed: set[str]) -> None:
-    """Serve blocked actors whose keys now have data, in the order they blocked, until none can."""
-    progressed = True
-    while progressed and state.blocked:
-        progressed = False
-        for actor in list(state.blocked):
-            waiting = state.blocked[actor]
-            # Only a command that named one of its keys can have given it data: skip the probe otherwise.
-            if not any(waiting.sent[i] in state.written for i in waiting.blocking.keys):
-                continue
-            if not _has_data(state, waiting.sent, waiting.blocking):
-                continue
-            del state.blocked[actor]
-            spec = spec_for(waiting.argv)
-            state.written.update(waiting.sent[i] for i in spec.keys(waiting.sent))
-            reply = _send(state, actor, waiting.sent, spec.status_reply)
-            value = reply.pop("_value", None)
-            events.append(
-                {
-                    "kind": "unblocked",
-                    "actor": actor,
-                    "by": by,
-                    "since": waiting.since,
-                    "command": {"argv": waiting.argv, "cli": format_cli(waiting.argv)},
-                    "reply": reply,
-                }
-            )
-            if waiting.assign:
-                state.variables[waiting.assign] = _Variable(value)
-                changed.add(waiting.assign)
-            progressed = True
+def _readgroup_would_block(state: _Run, sent: list[str], blocking: Blocking, keys: list[str]) -> bool:
+    """XREADGROUP blocks only for `>` on existing groups with nothing new (src/t_stream.c xreadCommand)."""
+    assert state.observer is not None and blocking.group is not None
+    ids = [sent[i + len(keys)] for i in blocking.keys if i + len(keys) < len(sent)]
+    if len(ids) != len(keys) or any(i != ">" for i in ids) or sent[1].upper() != "GROUP":
+        return False  # history is served at once; bad arguments are refused at once
+    for key in keys:
+        group_last = _group_last_id(state, key, blocking.group[0])
+        if group_last is None:
+            return False  # NOGROUP at once
+        newest = state.observer.xrevrange(key, "+", "-", count=1)
+        if newest and _after(str(newest[0][0]), group_last):
+            return False
+    return True
 
 
-def _expire(state: _Run, events: list[dict[str, Any]], changed: set[str]) -> None:
-    """Lesson time has moved: blocked commands whose timeout has passed get their nil reply."""
-    for actor in list(state.blocked):
-        waiting = state.blocked[actor]
-        if waiting.deadline is None or waiting.deadline > state.clock:
-            continue
-        del state.blocked[actor]
-        events.append(
-            {
-                "kind": "timeout",
-                "actor": actor,
-                "since": waiting.since,
-                "command": {"argv": waiting.argv, "cli": format_cli(waiting.argv)},
-                "reply": reply_record(None, None),
-            }
-        )
-        if waiting.assign:
-            state.variables[waiting.assign] = _Variable(None)
-            changed.add(waiting.assign)
+def _after(first: str, second: str) -> bool:
+    a, b = parse_id(first), parse_id(second)
+    return a is not None and b is not None and a > b
+
+
+def _serve(state: _Run, ready: ReadyKeys, by: str, events: list[Event], changed: set[str]) -> None:
+    """handleClientsBlockedOnKeys(): serve the ready keys in order, cascades after, until none is left."""
+    assert state.observer is not None
+    while ready.pending:
+        for key in ready.take():
+            ready.handled(key)
+            kind = state.observer.type(key)
+            waiters = [w for w in state.blocked.values() if key in w.keys]
+            if kind in (LIST, ZSET):
+                for waiter in waiters:
+                    if waiter.blocking.kind == kind:
+                        _serve_one(state, waiter, key, ready, by, events, changed)
+                        if not state.observer.exists(key):
+                            break  # emptied, so deleted: the others keep waiting
+            elif kind == STREAM:
+                last = _last_generated_id(state, key) or "0-0"
+                for waiter in waiters:
+                    if waiter.blocking.kind != STREAM:
+                        continue
+                    if waiter.blocking.group is None:
+                        after = waiter.stream_id(key)
+                    else:
+                        group_last = _group_last_id(state, key, waiter.blocking.group[0])
+                        if group_last is None:
+                            _answer_error(state, waiter, NOGROUP_DESTROYED, by, events, changed)
+                            continue
+                        after = group_last
+                    if _after(last, after):
+                        _serve_one(state, waiter, key, ready, by, events, changed)
+            if kind != STREAM:
+                for waiter in waiters:
+                    if waiter.blocking.group is not None and waiter.actor in state.blocked:
+                        _answer_error(state, waiter, UNBLOCKED_DELETED, by, events, changed)
+
+
+def _serve_one(
+    state: _Run, waiter: Waiter, key: str, ready: ReadyKeys, by: str, events: list[Event], changed: set[str]
+) -> None:
+    """Send the waiter's command, rewritten to the ready key, on its own connection: Redis answers it."""
+    argv = waiter.served_argv(key)
+    spec = spec_for(argv)
+    before = _types_before(state, [argv])
+    waited = _waited(state)
+    del state.blocked[waiter.actor]
+    state.written.update(argv[i] for i in spec.keys(argv))
+    reply = _send(state, waiter.actor, argv, spec.status_reply)
+    raw = reply.pop("_raw", None)
+    value = reply.pop("_value", None)
+    reply.pop("_source", None)
+    _unblocked(state, waiter, Reply.of(reply), value, by, events, changed)
+    for signalled, kind in signals(argv, raw, before, waited):
+        ready.signal(signalled, kind, [*state.blocked.values(), waiter])  # still blocked while it pushes
+
+
+def _answer_error(state: _Run, waiter: Waiter, message: str, by: str, events: list[Event], changed: set[str]) -> None:
+    """Redis answers an XREADGROUP waiter with an error of its own (no command runs)."""
+    del state.blocked[waiter.actor]
+    _unblocked(state, waiter, Reply.of(error_record(message)), None, by, events, changed)
+
+
+def _unblocked(
+    state: _Run, waiter: Waiter, reply: Reply, value: Any, by: str, events: list[Event], changed: set[str]
+) -> None:
+    command = Command(list(waiter.argv), format_cli(waiter.argv))
+    events.append(Unblocked(waiter.actor, by, waiter.since, command, reply))
+    if waiter.assign:
+        state.variables[waiter.assign] = _Variable(value)
+        changed.add(waiter.assign)
+
+
+def _expire(state: _Run, events: list[Event], changed: set[str]) -> None:
+    """Lesson time has moved: blocked commands whose timeout has passed get their timeout reply.
+
+    The reply goes through redis-py's own callback for the command, as a real client's does (a
+    timed-out XREAD is [] under redis-py 8). Redis times out the earliest deadline first.
+    """
+    due = [w for w in state.blocked.values() if w.deadline is not None and w.deadline <= state.clock]
+    for waiter in sorted(due, key=lambda w: w.deadline or 0.0):
+        del state.blocked[waiter.actor]
+        value = _parse(state.clients[waiter.actor], waiter.sent, None)
+        command = Command(list(waiter.argv), format_cli(waiter.argv))
+        events.append(TimedOut(waiter.actor, waiter.since, command, Reply.of(reply_record(value, None))))
+        if waiter.assign:
+            state.variables[waiter.assign] = _Variable(value)
+            changed.add(waiter.assign)
 
 
 def _python_step(
-    state: _Run, actor: str, source: str, assign: str | None, record: dict[str, Any], changed: set[str]
+    state: _Run, actor: str, source: str, assign: str | None, record: StepRecord, changed: set[str]
 ) -> None:
     if actor in state.blocked:
         since = state.blocked[actor].since
@@ -394,58 +591,50 @@ def _python_step(
         _fail(record, str(error), "engine")
         return
     except Exception as error:  # the learner is meant to see Python's own exception
-        record["status"] = "error"
-        record["error_source"] = "python"
+        record.status = "error"
+        record.error_source = "python"
         text = describe_error(error)
-        record["reply"] = error_record(text, cli=f"Traceback (most recent call last): ... {text}")
+        record.reply = Reply.of(error_record(text, cli=f"Traceback (most recent call last): ... {text}"))
         return
-    record["status"] = "ok"
-    record["reply"] = {"type": "python", "value": to_json(value), "py": py_repr(value), "cli": py_repr(value)}
+    record.status = "ok"
+    record.reply = Reply("python", to_json(value), py_repr(value), py_repr(value))
     if assign:
         state.variables[assign] = _Variable(value)
         changed.add(assign)
 
 
-def _snapshot(state: _Run, changed: set[str]) -> dict[str, Any]:
+def _snapshot(state: _Run, changed: set[str]) -> Snapshot:
     """The complete state after a step: watched keys, variables, process memory, who is blocked."""
-    return {
-        "state": _key_states(state),
-        "variables": {
-            name: {
-                "value": to_json(var.value),
-                "py": "None (waiting)" if var.waiting else py_repr(var.value),
-                "waiting": var.waiting,
-                "changed": name in changed,
-            }
+    return Snapshot(
+        state=_key_states(state),
+        variables={
+            name: VariableState(
+                to_json(var.value),
+                "None (waiting)" if var.waiting else py_repr(var.value),
+                var.waiting,
+                name in changed,
+            )
             for name, var in state.variables.items()
         },
-        "processes": {
-            actor: {name: {"value": to_json(v), "py": py_repr(v)} for name, v in memory.items()}
+        processes={
+            actor: {name: ProcessValue(to_json(v), py_repr(v)) for name, v in memory.items()}
             for actor, memory in state.memory.items()
         },
-        "blocked": {
-            actor: {
-                "since": w.since,
-                "command": format_cli(w.argv),
-                "keys": [w.argv[i] for i in w.blocking.keys],
-                "deadline": w.deadline,
-            }
+        blocked={
+            actor: BlockedActor(w.since, format_cli(w.argv), [w.argv[i] for i in w.blocking.keys], w.deadline)
             for actor, w in state.blocked.items()
         },
-    }
+    )
 
 
-def _key_states(state: _Run) -> dict[str, Any]:
+def _key_states(state: _Run) -> dict[str, KeyState]:
     """Read the watched keys, unless no command of this step named one (then nothing changed)."""
     watch = state.walk.watch
     if not watch:
         return {}
     if state.last_states is not None and not any(state.prefix + key in state.written for key in watch):
         return dict(state.last_states)
-    state.last_states = _read_key_states(state)
-    return dict(state.last_states)
-
-
-def _read_key_states(state: _Run) -> dict[str, Any]:
     assert state.observer is not None
-    return read_key_states(state.observer, state.prefix, state.walk.watch)
+    read = read_key_states(state.observer, state.prefix, watch)
+    state.last_states = {key: KeyState(s["type"], s["value"], s["py"]) for key, s in read.items()}
+    return dict(state.last_states)

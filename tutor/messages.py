@@ -62,7 +62,6 @@ XADD_STAR = (
     "XADD with '*' makes an ID from the wall clock, so the trace would differ between runs; "
     "give an explicit ID such as 1-0"
 )
-XREADGROUP_BLOCK = "XREADGROUP with BLOCK is not supported in lessons; use XREAD BLOCK, or XREADGROUP without BLOCK"
 
 # lesson structure
 YAML_SYNTAX = "YAML syntax error: {problem}"
@@ -108,6 +107,11 @@ ACTOR_BLOCKED = (
     "actor '{actor}' is still blocked by its command at step {since}; it cannot send another "
     "command until a push wakes it or its timeout passes (add wait: to let time pass)"
 )
+BACKEND_FAILED = (
+    "the {backend} server failed on this command ({error}); it cannot be run here. "
+    "Try it on a real Redis with --redis-url, and report it if Redis accepts it"
+)
+BACKEND_TIMEOUT = "Redis did not answer within {seconds:g} s; the command was abandoned"
 REPLY_TOO_LARGE = "the reply has {size} characters; a lesson step may show at most {limit}"
 
 # python steps
@@ -143,6 +147,7 @@ REDIS_UNREACHABLE = (
 REQUEST_TOO_LARGE = (
     "this request is larger than the site accepts ({limit}); its forms send far less, so reload the page and try again"
 )
+CLI_REDIS_UNREACHABLE = "Redis ({url}) is not reachable, so no step can run; start it or give another --redis-url"
 TRY_EMPTY = "type a Redis command to run, such as LRANGE queue 0 -1"
 TRY_TOO_LONG = "the command is too long: at most {limit} characters"
 TRY_UNKNOWN_ACTOR = "choose one of this lesson's actors to run the command: {known}"
