@@ -57,6 +57,8 @@ def event_text(event: dict[str, Any]) -> str:
     """One sentence for a wake-up or timeout that happened during a step."""
     if event["kind"] == "unblocked":
         return f"{event['actor']} (blocked since step {event['since']}) received {event['reply']['py']}"
+    if event["kind"] == "received":
+        return f"{event['actor']} (subscribed since step {event['since']}) received {event['reply']['py']}"
     return f"{event['actor']}'s {event['command']['cli']} timed out: None"
 
 
