@@ -166,6 +166,8 @@ def in_lesson_time(argv: Sequence[str], raw: Any, to_lesson: Callable[[int], int
         return [
             [_idle(v, to_lesson) if i and c[i - 1] in ("idle", "inactive") else v for i, v in enumerate(c)]
             if isinstance(c, list)
+            else {k: _idle(v, to_lesson) if k in ("idle", "inactive") else v for k, v in c.items()}
+            if isinstance(c, dict)  # RESP3 replies a map per consumer
             else c
             for c in raw
         ]
@@ -186,7 +188,12 @@ def parse(client: redis.Redis, argv: Sequence[str], raw: Any) -> Any:
     callback = callback or callbacks.get(name)
     if callback is None:
         return raw
-    options = {"withscores": True} if any(a.upper() == "WITHSCORES" for a in argv[1:]) else {}
+    upper = [a.upper() for a in argv]
+    options: dict[str, bool] = {"withscores": True} if "WITHSCORES" in upper[1:] else {}
+    if name == "XPENDING" and len(argv) > 3:
+        options = {"parse_detail": True}  # r.xpending_range() passes it
+    if name in ("XCLAIM", "XAUTOCLAIM") and "JUSTID" in upper[5:]:
+        options = {"parse_justid": True}  # r.xclaim(..., justid=True) and r.xautoclaim(..., justid=True)
     try:
         return callback(raw, **options)
     except Exception:  # a callback that needs options only the redis-py method knows: the raw reply
