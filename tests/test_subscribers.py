@@ -50,9 +50,7 @@ def run(body: str, backend: Backend) -> dict[str, Any]:
 
 def received(record: dict[str, Any]) -> dict[str, list[str]]:
     """{actor: [data, ...]} of a step's received events."""
-    return {
-        e["actor"]: [m["data"] for m in e["reply"]["value"]] for e in record["events"] if e["kind"] == "received"
-    }
+    return {e["actor"]: [m["data"] for m in e["reply"]["value"]] for e in record["events"] if e["kind"] == "received"}
 
 
 NEWS = """
