@@ -12,11 +12,13 @@ from typing import Any
 
 import pytest
 import redis
+from flask.testing import FlaskClient
 
 from tutor import engine, messages
 from tutor.backend import Backend
 from tutor.loader import load_text
 from tutor.model import StepThrough
+from tutor.render import event_text
 from tutor.subscribers import DeliveryError, collect
 
 
@@ -210,3 +212,15 @@ def test_fewer_messages_than_publish_counted_is_an_error_not_a_hang(backend: Bac
             collect({"alice": client.connection}, 1, deadline=0.05)
     finally:
         backend.release(client)
+
+
+def test_the_step_page_shows_who_received_which_message(client: FlaskClient) -> None:
+    html = client.get("/lessons/pubsub/step-through?step=3").get_data(as_text=True)
+    assert '<div class="event received">' in html
+    assert "dashboard (subscribed since step 2) receives" in html
+    assert "&#39;data&#39;: &#39;o2&#39;" in html
+
+
+def test_tutor_trace_text_names_the_receiver() -> None:
+    event = {"kind": "received", "actor": "alice", "since": 2, "reply": {"py": "[{'data': 'm1'}]"}}
+    assert event_text(event) == "alice (subscribed since step 2) received [{'data': 'm1'}]"
