@@ -155,6 +155,18 @@ SCENARIOS: dict[str, tuple[Steps, list[str]]] = {
         [("rd", "BLPOP foo 0"), ("r", "LPUSH bar hello"), ("r", "RENAME bar foo")],
         ["foo", "bar"],
     ),
+    "list.tcl BLPOP when result key is created by SORT..STORE": (
+        [
+            ("r", "LPUSH notfoo hello hola aguacate konichiwa zanzibar"),
+            ("rd", "BLPOP foo 0"),
+            ("r", "SORT notfoo ALPHA STORE foo"),
+        ],
+        ["foo"],
+    ),
+    "a waiter on two keys stays on the other when one becomes a string": (
+        [("rd", "BLPOP a b 0"), ("r", "SET a x"), ("r", "RPUSH b y")],
+        ["a", "b"],
+    ),
     # fault 4: timed-out replies go through redis-py's conversion
     "issue8-4 XREAD BLOCK that times out gives []": (
         [("c", "XREAD BLOCK 100 STREAMS s $"), ("c", "wait 0.6")],

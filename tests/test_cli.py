@@ -196,3 +196,15 @@ def test_check_on_a_redis_nobody_listens_on_says_so_without_a_traceback(capsys: 
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err
     assert err.startswith(f"Redis ({url}) is not reachable")
+
+
+def test_check_both_on_a_redis_nobody_listens_on_says_so_without_a_traceback(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from conftest import free_port
+
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    assert main(["--redis-url", url, "check", "--both", str(LESSONS)]) == 2
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err
+    assert err.startswith(f"Redis ({url}) is not reachable")

@@ -700,6 +700,7 @@ def test_watched_keys_show_every_type_and_missing_keys(backend: Backend) -> None
           - {actor: a, action: set, redis: SADD set b a c}
           - {actor: a, action: zset, redis: ZADD zset 2 two 1 one}
           - {actor: a, action: stream, redis: XADD stream 1-1 f v}
+          - {actor: a, action: a key never written, redis: GET missing}
         """,
         backend,
     )
@@ -946,3 +947,22 @@ steps:
 """
     )
     assert [s["state"]["q"]["py"] for s in trace["steps"]] == ["['a']", "['a']", "['b', 'a']"]
+
+
+def test_a_transaction_signals_keys_as_redis_does_when_it_creates_them_with_a_waited_type() -> None:
+    from tutor.blocking import signals
+
+    types = {"k1": "none", "k2": "none", "s": "stream"}
+    waited = {"k1", "k2", "s"}
+    queued: list[tuple[list[str], object]] = [
+        (["SET", "k1", "x"], True),  # a string: nobody blocks for one
+        (["RPUSH", "k2", "a"], 1),  # created: k2 first
+        (["DEL", "k1"], 1),
+        (["RPUSH", "k1", "b"], 1),  # created: k1 second
+        (["RPUSH", "k1", "c"], 2),  # already there: no second signal
+        (["XADD", "s", "NOMKSTREAM", "5-0", "f", "v"], "5-0"),  # XADD always signals
+        (["DEL", "s"], 1),  # a deleted stream signals (for XREADGROUP)
+    ]
+    got = [signal for argv, result in queued for signal in signals(argv, result, types, waited)]
+    assert got == [("k2", "list"), ("k1", "list"), ("s", "stream"), ("s", "stream")]
+    assert types == {"k1": "list", "k2": "list", "s": "none"}

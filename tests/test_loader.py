@@ -49,19 +49,23 @@ def test_problem_prints_as_file_line_col_path_message() -> None:
     assert str(Problem("lessons/x.yaml", 1, 1, "", "boom")) == "lessons/x.yaml:1:1: boom"
 
 
-def test_yaml_syntax_error_points_where_the_parser_stopped() -> None:
+def test_an_unclosed_bracket_is_reported_where_it_opened_in_plain_words() -> None:
     text = """\
         title: T
         step_through:
           actors: [a
           steps: []
         """
-    assert problems(text) == ["lessons/x.yaml:4:8: YAML syntax error: expected ',' or ']', but got ':'"]
+    assert problems(text) == [
+        "lessons/x.yaml:3:11: YAML syntax error: the '[' opened here is not closed with ']' before line 4; "
+        "close it, and quote items that contain ':', ',', '[', ']', '{' or '}'"
+    ]
 
 
-def test_yaml_bad_indentation_is_a_syntax_error() -> None:
+def test_a_line_indented_too_deep_is_reported_at_its_start_in_plain_words() -> None:
     assert problems("title: T\n  bad: indent\n") == [
-        "lessons/x.yaml:2:6: YAML syntax error: mapping values are not allowed here"
+        "lessons/x.yaml:2:3: YAML syntax error: this line is indented deeper (column 3) than the field above it "
+        "(line 1, column 1), so YAML reads it as part of that field's value; align it with the field above"
     ]
 
 
@@ -83,7 +87,7 @@ def test_unknown_field_points_at_the_key_and_suggests_the_close_one() -> None:
         """
     assert problems(text) == [
         "lessons/x.yaml:7:7: step_through.steps[0].redsi (step 1): unknown field 'redsi'; did you mean "
-        "'redis'? (allowed: actor, action, redis, python, note, assign, expect, wait, line, stage)"
+        "'redis'? (allowed: actor, action, redis, python, note, assign, expect, wait, line, stage, crash, restart)"
     ]
 
 
@@ -280,7 +284,7 @@ KEY_MOMENT_AND_QUIZ_STEPS = """\
       quiz:
         - prompt: p
           hint_step: 9
-          choices: [{text: yes, correct: true}, no]
+          choices: [{text: right, correct: true}, wrong]
     """
 
 
@@ -489,7 +493,8 @@ def test_all_problems_in_all_files_are_reported_and_a_broken_file_does_not_stop_
     assert [str(p) for p in check_paths([tmp_path], backend)] == [
         f"{broken}:5:8: step_through.steps[0].actor (step 1): unknown actor 'q' (declared actors: p)",
         f"{broken}:5:32: step_through.steps[0].redis (step 1): unknown Redis command 'LPUHS' (did you mean LPUSH?)",
-        f"{syntax}:2:1: YAML syntax error: expected ',' or ']', but got '<stream end>'",
+        f"{syntax}:1:8: YAML syntax error: the '[' opened here is not closed with ']' before line 2; close it, "
+        "and quote items that contain ':', ',', '[', ']', '{' or '}'",
         f"{failing}:5:54: step_through.steps[0].expect (step 1): expected 3, but Redis replied 1",
     ]
 
@@ -515,12 +520,12 @@ title: X
 step_through:
   actors: [a]
   steps:
-    - {actor: a, action: push, redis: LPUSH q x, line: first}
+    - {actor: a, action: push, redis: LPUSH q x, wait: first}
     - {actor: b, action: pop, redis: LPUHS q}
 """
     )
     assert found == [
-        "lessons/x.yaml:5:50: step_through.steps[0].line (step 1): expected a whole number, got the text 'first'",
+        "lessons/x.yaml:5:50: step_through.steps[0].wait (step 1): expected a number, got the text 'first'",
         "lessons/x.yaml:6:8: step_through.steps[1].actor (step 2): unknown actor 'b' (declared actors: a)",
         "lessons/x.yaml:6:31: step_through.steps[1].redis (step 2): "
         "unknown Redis command 'LPUHS' (did you mean LPUSH?)",

@@ -224,3 +224,27 @@ def test_the_step_page_shows_who_received_which_message(client: FlaskClient) -> 
 def test_tutor_trace_text_names_the_receiver() -> None:
     event = {"kind": "received", "actor": "alice", "since": 2, "reply": {"py": "[{'data': 'm1'}]"}}
     assert event_text(event) == "alice (subscribed since step 2) received [{'data': 'm1'}]"
+
+
+def test_a_crashed_subscriber_is_no_longer_counted_and_a_restarted_one_must_subscribe_again(
+    backend: Backend,
+) -> None:
+    trace = run(
+        """
+        actors: [app, alice]
+        steps:
+          - {actor: alice, action: Listen, redis: SUBSCRIBE news}
+          - {actor: app, action: Killed, crash: alice}
+          - {actor: app, action: Publish to nobody, redis: PUBLISH news lost}
+          - {actor: app, action: Started again, restart: alice}
+          - {actor: app, action: Still nobody, redis: PUBLISH news lost-too}
+          - {actor: alice, action: Listen again, redis: SUBSCRIBE news}
+          - {actor: app, action: Publish, redis: PUBLISH news kept}
+        """,
+        backend,
+    )
+    assert [step(trace, n)["reply"]["value"] for n in (3, 5, 7)] == [0, 0, 1]
+    assert "alice" not in step(trace, 3)["subscribed"]
+    assert step(trace, 7)["subscribed"]["alice"]["pending"] == [
+        {"type": "message", "pattern": None, "channel": "news", "data": "kept"}
+    ]

@@ -3,7 +3,7 @@
 The document's field tables are parsed (the first column's `names`); a lesson that produces every
 kind of object (blocked, served and timed-out actors, an error, a Python step) is traced through
 /api/lessons/<id>/trace; every object of each kind must have every documented field (those
-"Present only when ..." may be missing) and no field the document does not list.
+"Present only when ..." or "Absent otherwise" may be missing) and no field the document does not list.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ step_through:
     - {actor: producer, action: push, redis: LPUSH queue hello}
     - {actor: producer, action: later, note: time passes, wait: 1}
     - {actor: producer, action: a string, redis: SET text hi}
-    - {actor: producer, action: wrong type, redis: LPUSH text x}
+    - {actor: producer, action: wrong type, redis: LPUSH text x, expect: WRONGTYPE}
     - {actor: worker, action: remember, python: "seen.append('x')"}
     - {actor: listener, action: listen, redis: SUBSCRIBE news}
     - {actor: producer, action: announce, redis: PUBLISH news hi}
@@ -67,7 +67,7 @@ def doc_fields() -> dict[str, tuple[set[str], set[str]]]:
         for row in rows[1:]:
             found = set(re.findall(r"`([a-z_]+)`", row[0]))
             names |= found
-            if "Present only when" in row[-1]:
+            if any(marker in row[-1] for marker in ("Present only when", "Absent otherwise")):
                 optional |= found
         return names, optional
 

@@ -13,7 +13,6 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 
 from tutor import create_app
-from tutor.catalog import Catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
@@ -207,40 +206,45 @@ def lessons(tmp_path: Path) -> Path:
     return folder
 
 
-def test_a_broken_lesson_is_listed_with_its_problems_and_the_good_one_still_works(
+def test_a_broken_lesson_is_not_on_the_public_catalog_and_the_good_one_still_works(
     lessons: Path, tmp_path: Path
 ) -> None:
     (lessons / "broken.yaml").write_text(BROKEN)
-    client = make_app(lessons, tmp_path / "db.sqlite3").test_client()
+    app = make_app(lessons, tmp_path / "db.sqlite3")
+    client = app.test_client()
     page = client.get("/").get_data(as_text=True)
-    [problem] = Catalog(lessons).state()[1][0].problems
+    statuses = {status.source: status for status in app.extensions["tutor.catalog"].status()}
+    [problem] = statuses[str(lessons / "broken.yaml")].problems
     assert str(problem) == (
         f"{lessons / 'broken.yaml'}:7:7: step_through.steps[0].redis (step 1): "
         "unknown Redis command 'LPUHS' (did you mean LPUSH?)"
     )
-    assert "Lesson files with problems" in page
-    assert str(escape(str(problem))) in page
+    assert "LPUHS" not in page
+    assert "broken.yaml" not in page
     assert "Redis as message broker in Flask" in page
     assert position(get_step(client, 2)) == "Step 2 of 5"
     assert client.get("/lessons/broken/").status_code == 404
 
 
-def test_editing_a_lesson_file_shows_on_the_next_request(lessons: Path, tmp_path: Path) -> None:
-    client = make_app(lessons, tmp_path / "db.sqlite3").test_client()
+def test_editing_a_lesson_file_shows_once_it_passes_and_a_broken_edit_keeps_the_last_good_version(
+    lessons: Path, tmp_path: Path
+) -> None:
+    client = make_app(lessons, tmp_path / "db.sqlite3", TUTOR_RESCAN_SECONDS=0).test_client()
     assert "Redis as message broker in Flask" in client.get("/").get_data(as_text=True)
     file = lessons / "redis-broker.yaml"
     file.write_text(file.read_text().replace("title: Redis as message broker in Flask", "title: Queues, live-edited"))
     page = client.get("/").get_data(as_text=True)
     assert "Queues, live-edited" in page
     assert "Redis as message broker in Flask" not in page
-    file.write_text(BROKEN)
+    file.write_text(BROKEN.replace("A broken lesson", "Not served"))
     page = client.get("/").get_data(as_text=True)
-    assert "unknown Redis command &#39;LPUHS&#39; (did you mean LPUSH?)" in page
-    assert client.get("/lessons/redis-broker/").status_code == 404
+    assert "Queues, live-edited" in page
+    assert "LPUHS" not in page and "Not served" not in page
+    assert "Queues, live-edited" in client.get("/lessons/redis-broker/").get_data(as_text=True)
 
 
 def test_a_new_lesson_file_appears_without_a_new_app(lessons: Path, tmp_path: Path) -> None:
-    client = make_app(lessons, tmp_path / "db.sqlite3").test_client()
+    client = make_app(lessons, tmp_path / "db.sqlite3", TUTOR_RESCAN_SECONDS=0).test_client()
     assert client.get("/lessons/extra/").status_code == 404
     (lessons / "extra.yaml").write_text(
         "title: An extra topic\nstep_through:\n  actors: [a]\n  steps:\n    - {actor: a, action: x, redis: PING}\n"

@@ -13,7 +13,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the site: configuration from the environment, overridden by `config`."""
     from flask import Flask
 
-    from tutor import api, learner, progress, quiz_views, views, web
+    from tutor import api, console_views, learner, progress, quiz_views, views, web
     from tutor.config import load_config
     from tutor.paths import data_dir, default_instance
 
@@ -30,4 +30,5 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(views.bp)
     app.register_blueprint(api.bp)
     quiz_views.init_app(app)
+    console_views.init_app(app)
     return app

@@ -202,7 +202,7 @@ def _effect(name: str, argv: list[str], index: int, result: Any, types: dict[str
         kind = ZSET if name in _ZSET_STORE else LIST
         return kind if result else "none"
     if name == "XADD" or (name == "XGROUP" and any(a.upper() == "MKSTREAM" for a in argv)):
-        return STREAM
+        return None if result is None else STREAM  # XADD ... NOMKSTREAM on no stream adds nothing
     if name in _STRING:
         return None if result is None or (name == "SETNX" and result == 0) else "string"
     if name in _HASH:

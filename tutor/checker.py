@@ -7,12 +7,13 @@ trace with answer_from must name the value the execution produced, so a quiz can
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path as FsPath
 from typing import Any
 
 from tutor import engine, messages
 from tutor.backend import Backend
-from tutor.loader import Loaded, Problem, load_file
+from tutor.loader import Loaded, Problem, load_bytes, load_file
 from tutor.model import BLOCKED, AnswerFrom, Lesson, Question, Step
 from tutor.replies import py_repr, to_json
 
@@ -29,8 +30,8 @@ def lesson_files(paths: Iterable[str | FsPath]) -> list[FsPath]:
     return found
 
 
-def check_paths(paths: Iterable[str | FsPath], backend: Backend) -> list[Problem]:
-    """Every problem in every lesson file under `paths`."""
+def check_paths(paths: Iterable[str | FsPath], backend: Backend, other: Backend | None = None) -> list[Problem]:
+    """Every problem in every lesson file under `paths`; with `other`, run on both backends and compare."""
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     for file in lesson_files(paths):
@@ -46,23 +47,107 @@ def check_paths(paths: Iterable[str | FsPath], backend: Backend) -> list[Problem
             loaded.problem(("id",), messages.DUPLICATE_ID.format(id=lesson.id, other=seen[lesson.id]))
             problems.append(loaded.problems[-1])
         seen.setdefault(lesson.id, str(file))
-        problems.extend(check_lesson(lesson, loaded, backend))
+        if other is None:
+            problems.extend(check_lesson(lesson, loaded, backend))
+        else:
+            problems.extend(_check_on_both(lesson, loaded, backend, other))
     return problems
+
+
+def verify_bytes(data: bytes, source: str, default_id: str, backend: Backend) -> Loaded:
+    """Everything `tutor check` says about one file's content: loaded, then (if it loads) executed.
+
+    The site serves a version of a lesson only when this finds no problem.
+    """
+    loaded = load_bytes(data, source, default_id)
+    if loaded.lesson is not None:
+        check_lesson(loaded.lesson, loaded, backend)
+    return loaded
 
 
 def check_lesson(lesson: Lesson, loaded: Loaded, backend: Backend) -> list[Problem]:
     """Execute every step-through of a loaded lesson and compare expectations and quiz answers."""
+    return _judge(lesson, loaded, _run_all(lesson, backend))
+
+
+def _run_all(lesson: Lesson, backend: Backend) -> dict[str, dict[str, Any]]:
+    return {walk.slug: engine.run(walk, backend, lesson.id) for walk in lesson.step_throughs}
+
+
+def _check_on_both(lesson: Lesson, loaded: Loaded, first: Backend, second: Backend) -> list[Problem]:
+    """Check on two backends: problems found on one only say so, and where the traces part, the
+    backend that disagrees with real Redis (the judge) is named with both values."""
+    traces = [_run_all(lesson, first), _run_all(lesson, second)]
+    found = [_judge(lesson, Loaded(loaded.source, lesson, [], loaded.located), t) for t in traces]
+    names = [_label_of(first), _label_of(second)]
+    out = [p for p in found[0] if p in found[1]]
+    for mine, theirs, name in ((found[0], found[1], names[0]), (found[1], found[0], names[1])):
+        out.extend(
+            replace(p, message=messages.ONLY_ON.format(message=p.message, name=name)) for p in mine if p not in theirs
+        )
+    real = 0 if first.url else 1
+    for walk in lesson.step_throughs:
+        difference = _first_difference(traces[real][walk.slug], traces[1 - real][walk.slug])
+        if difference is not None:
+            index, what, judged, other = difference
+            loaded.problem(
+                walk.steps[index].path,
+                messages.BACKENDS_DISAGREE.format(
+                    step=index + 1,
+                    what=what,
+                    real=names[real],
+                    real_value=judged,
+                    other=names[1 - real],
+                    other_value=other,
+                ),
+            )
+            out.append(loaded.problems[-1])
+    return out
+
+
+def _label_of(backend: Backend) -> str:
+    return "Redis" if backend.url else "fakeredis"
+
+
+def _first_difference(judge: dict[str, Any], other: dict[str, Any]) -> tuple[int, str, str, str] | None:
+    """The first step where two traces of one step-through differ: (index, what, judge's, other's)."""
+    for index, (mine, theirs) in enumerate(zip(judge["steps"], other["steps"], strict=True)):
+        reply_a, reply_b = _shown_reply(mine), _shown_reply(theirs)
+        if reply_a != reply_b:
+            return index, "the reply", reply_a, reply_b
+        for key, state in mine["state"].items():
+            if state["py"] != theirs["state"].get(key, {}).get("py"):
+                return index, f"the state of '{key}'", state["py"], theirs["state"].get(key, {}).get("py", "?")
+        for name, value in mine["variables"].items():
+            if value["py"] != theirs["variables"].get(name, {}).get("py"):
+                return index, f"variable {name}", value["py"], theirs["variables"].get(name, {}).get("py", "?")
+        events_a = [(e.get("actor"), (e.get("reply") or {}).get("py")) for e in mine.get("events", [])]
+        events_b = [(e.get("actor"), (e.get("reply") or {}).get("py")) for e in theirs.get("events", [])]
+        if events_a != events_b:
+            return index, "what blocked actors received", repr(events_a), repr(events_b)
+    return None
+
+
+def _shown_reply(record: dict[str, Any]) -> str:
+    """A step's outcome in words: blocked, the error 'X', or the reply as the table shows it."""
+    if record["status"] == "blocked":
+        return "blocked"
+    reply = record["reply"] or {}
+    if record["status"] == "error":
+        return f"the error {reply.get('py', '')!r}"
+    return str(reply.get("py", "None"))
+
+
+def _judge(lesson: Lesson, loaded: Loaded, traces: dict[str, dict[str, Any]]) -> list[Problem]:
+    """Compare a lesson's expectations and quiz answers with its executed traces."""
     before = len(loaded.problems)
-    traces = {walk.slug: engine.run(walk, backend, lesson.id) for walk in lesson.step_throughs}
     for walk in lesson.step_throughs:
         for step, record in zip(walk.steps, traces[walk.slug]["steps"], strict=True):
             message = step_problem(step, record)
             if message:
-                where = (*step.path, "expect") if step.has_expect and record["status"] != "error" else step.path
-                if record["status"] == "error" and step.argv is not None:
-                    where = (*step.path, "redis")
-                elif record["status"] == "error" and step.python is not None and not step.has_expect:
-                    where = (*step.path, "python")
+                where = (*step.path, "expect") if step.has_expect else step.path
+                if record["status"] == "error" and not step.has_expect:
+                    where = (*step.path, "redis" if step.argv is not None else "python")
                 loaded.problem(where, message)
         for question in walk.quiz:
             _check_answer(question, walk.slug, traces, loaded)
@@ -73,13 +158,24 @@ def check_lesson(lesson: Lesson, loaded: Loaded, backend: Backend) -> list[Probl
 
 
 def step_problem(step: Step, record: dict[str, Any]) -> str | None:
-    """What is wrong with one executed step, or None when it did what the author said."""
+    """What is wrong with one executed step, or None when it did what the author said.
+
+    Every mismatch names the expectation as well as what happened, so the fix is obvious.
+    """
     status = record["status"]
     reply = record["reply"]
+    python = step.python is not None
     if status == "error":
         error = reply["value"]
         if step.has_expect and _error_matches(step.expect, error):
             return None
+        if step.has_expect and record.get("error_source") in ("redis", "python"):
+            wanted = _expected_error(step.expect)
+            if wanted is not None:
+                template = messages.EXPECT_ERROR_OTHER_PYTHON if python else messages.EXPECT_ERROR_OTHER
+                return template.format(expected=wanted, actual=error)
+            template = messages.EXPECT_VALUE_GOT_ERROR_PYTHON if python else messages.EXPECT_VALUE_GOT_ERROR
+            return template.format(expected=py_repr(step.expect), actual=error)
         if record.get("error_source") == "redis":
             return messages.REDIS_ERROR.format(error=error)
         if record.get("error_source") == "python":
@@ -91,20 +187,44 @@ def step_problem(step: Step, record: dict[str, Any]) -> str | None:
         if status == "blocked":
             return None
         return messages.EXPECT_BLOCKED.format(actual=reply["py"] if reply else "nothing")
+    wanted = _expected_error(step.expect)
+    expected = f"error {wanted!r}" if wanted is not None else py_repr(step.expect)
     if status == "blocked":
-        return messages.EXPECT_NOT_BLOCKED.format(expected=py_repr(step.expect))
+        return messages.EXPECT_NOT_BLOCKED.format(expected=expected)
     if reply is None:
         return None
-    if _reply_matches(step.expect, reply):
+    if wanted is None and _reply_matches(step.expect, reply):
         return None
-    template = messages.EXPECT_MISMATCH_PYTHON if step.python is not None else messages.EXPECT_MISMATCH
-    return template.format(expected=py_repr(step.expect), actual=reply["py"])
+    template = messages.EXPECT_MISMATCH_PYTHON if python else messages.EXPECT_MISMATCH
+    return template.format(expected=expected, actual=reply["py"])
+
+
+def _expected_error(expect: Any) -> str | None:
+    """The error text an `{error: TEXT}` expectation names, else None."""
+    if isinstance(expect, dict) and isinstance(expect.get("error"), str):
+        return str(expect["error"])
+    return None
+
+
+_ERR = ("(error) ", "ERR ")
 
 
 def _error_matches(expect: Any, error: str) -> bool:
-    if isinstance(expect, dict) and isinstance(expect.get("error"), str):
-        return error.startswith(expect["error"])
-    return isinstance(expect, str) and (error == expect or error.startswith(expect))
+    """An error matches an expectation that is its start, with or without redis-cli's "(error) ERR ".
+
+    redis-py drops the generic "ERR " code from Redis's message ("ERR value is not an integer..."
+    reaches the lesson as "value is not an integer..."), and redis-cli shows "(error) " before it,
+    so an author may copy the message from either.
+    """
+    wanted = _expected_error(expect)
+    if wanted is None:
+        if not isinstance(expect, str):
+            return False
+        wanted = expect
+    for prefix in _ERR:
+        if wanted.startswith(prefix) and not error.startswith(prefix):
+            wanted = wanted[len(prefix) :]
+    return bool(wanted) and error.startswith(wanted)
 
 
 def _reply_matches(expect: Any, reply: dict[str, Any]) -> bool:

@@ -7,12 +7,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import redis
 
 from tutor import engine, messages
 from tutor.backend import Backend
-from tutor.checker import check_paths
+from tutor.checker import check_paths, lesson_files
+from tutor.loader import load_file
 from tutor.paths import data_dir
 from tutor.render import text_table
 from tutor.schema import LESSON_SCHEMA
@@ -25,6 +27,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     check = sub.add_parser("check", help="load, validate and execute lessons")
     check.add_argument("paths", nargs="*", default=[_lessons_folder()])
+    check.add_argument(
+        "--both", action="store_true", help="run on the embedded fakeredis and on the real Redis, and compare"
+    )
+    check.add_argument("--redis-url", default=argparse.SUPPRESS, help="the real Redis (default: REDIS_URL)")
     trace = sub.add_parser("trace", help="print a lesson's executed table, or its trace as JSON")
     trace.add_argument("lesson_id")
     trace.add_argument("--json", action="store_true", help="print the trace as JSON")
@@ -46,6 +52,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "db":
         return _db(args.action, args.database_url)
+    if args.command == "check" and args.both:
+        if not args.redis_url:
+            print(messages.BOTH_NEEDS_REDIS, file=sys.stderr)
+            return 2
+        try:
+            return _check_both(args.paths, args.redis_url)
+        except redis.exceptions.ConnectionError:
+            return _unreachable(args.redis_url)
     backend = Backend(args.redis_url)
     try:
         if args.command == "check":
@@ -56,10 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return report(args)
     except redis.exceptions.ConnectionError:
-        print(messages.CLI_REDIS_UNREACHABLE.format(url=args.redis_url), file=sys.stderr)
-        return 2
+        return _unreachable(args.redis_url)
     finally:
         backend.close()
+
+
+def _unreachable(url: str) -> int:
+    """No traceback for a Redis that is not there: say which, and exit 2."""
+    print(messages.CLI_REDIS_UNREACHABLE.format(url=url), file=sys.stderr)
+    return 2
 
 
 def _lessons_folder() -> str:
@@ -86,8 +105,17 @@ def _db(action: str, url: str | None) -> int:
         engine.dispose()
 
 
-def _check(paths: list[str], backend: Backend) -> int:
-    problems = check_paths(paths, backend)
+def _check_both(paths: list[str], url: str) -> int:
+    embedded, real = Backend(), Backend(url)
+    try:
+        return _check(paths, embedded, real)
+    finally:
+        embedded.close()
+        real.close()
+
+
+def _check(paths: list[str], backend: Backend, other: Backend | None = None) -> int:
+    problems = check_paths(paths, backend, other)
     for problem in problems:
         print(problem)
     if problems:
@@ -98,15 +126,14 @@ def _check(paths: list[str], backend: Backend) -> int:
 
 
 def _trace(args: argparse.Namespace, backend: Backend) -> int:
-    from tutor.catalog import Catalog
-
-    catalog = Catalog(args.lessons)
-    lesson = catalog.get(args.lesson_id)
+    """Trace the lesson file as it is now (not the version the site serves): the instructor's view."""
+    loaded = [load_file(file) for file in lesson_files([args.lessons])] if Path(args.lessons).is_dir() else []
+    lesson = next((item.lesson for item in loaded if item.lesson and item.lesson.id == args.lesson_id), None)
     if lesson is None:
-        lessons, broken = catalog.state()
-        known = ", ".join(item.id for item in lessons) or "none"
+        found = sorted((item.lesson for item in loaded if item.lesson), key=lambda item: (item.order, item.title))
+        known = ", ".join(item.id for item in found) or "none"
         print(f"no lesson '{args.lesson_id}' (lessons: {known})", file=sys.stderr)
-        for item in broken:
+        for item in loaded:
             for problem in item.problems:
                 print(problem, file=sys.stderr)
         return 1

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import copy
 import secrets
+import traceback
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import redis
 from redis.exceptions import ResponseError
@@ -46,6 +47,7 @@ from tutor.commands import (
     spec_for,
 )
 from tutor.keystates import read_key_states, strip_namespace
+from tutor.lease import Lease
 from tutor.limits import LIMITS
 from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
@@ -103,6 +105,17 @@ class _Run:
     subscribers: dict[str, Subscriber] = field(default_factory=dict)  # actors whose connection subscribed
     deliveries: list[Delivery] = field(default_factory=list)  # messages received during the current step
     number: int = 0  # the step being run
+    crashed: dict[str, int] = field(default_factory=dict)  # actor -> step its process was killed at
+    lease: Lease = field(default_factory=Lease)
+    guard: StepGuard | None = None
+    guarding: bool = False  # the current step is the learner's: check its command before it is sent
+
+
+class StepGuard(Protocol):
+    """Limits on a learner's run (tutor/guard.py): raise to refuse; the run is then abandoned whole."""
+
+    def before(self, observer: redis.Redis, sent: list[str]) -> None: ...
+    def after(self, observer: redis.Redis, keys: set[str]) -> None: ...
 
 
 def run(
@@ -111,11 +124,18 @@ def run(
     lesson_id: str,
     upto: int | None = None,
     extra: Sequence[Step] = (),
+    inserts: Mapping[int, Sequence[Step]] | None = None,
+    guard: StepGuard | None = None,
+    key_ttl: float | None = None,
 ) -> dict[str, Any]:
     """Execute the first `upto` steps (all by default) in a fresh namespace and return the trace.
 
     `extra` steps (a learner's own command) run after them, in the same namespace, and are
     returned under "extra" so the lesson's own steps stay exactly as the author wrote them.
+    `inserts` is a learner's own run: inserts[k] runs right after lesson step k (0: before step 1),
+    so later lesson steps run on the state it made; its records come back, in the order they ran,
+    under "yours" (each with "after": k). `guard` checks those steps' commands and every step's
+    keys (it raises to refuse the run). Every key gets a TTL (`key_ttl`, tutor/lease.py).
     The result is the JSON-shaped dict of docs/trace-format.md (tutor.trace.to_json).
     """
     count = len(walk.steps) if upto is None else max(0, min(upto, len(walk.steps)))
@@ -125,11 +145,24 @@ def run(
         actor: {name: initial_value(v) for name, v in values.items()} for actor, values in walk.processes.items()
     }
     state.touched = {state.prefix + key for key in walk.watch}
+    state.lease = Lease(key_ttl)
+    state.guard = guard
+    mine = inserts or {}
+    yours: list[StepRecord] = []
     try:
         state.observer = backend.connection()
         state.clients = {actor: backend.connection() for actor in walk.actors}
         start = _snapshot(state, set())
-        steps = [_step(state, number) for number in range(1, count + 1)]
+        steps = []
+        for number in range(0, count + 1):
+            if number:
+                steps.append(_step(state, number))
+            for own in mine.get(number, ()):
+                state.guarding = True
+                record = _step(state, number, own)
+                record.after = number
+                yours.append(record)
+                state.guarding = False
         extras = [_step(state, count + i, step) for i, step in enumerate(extra, 1)]
     finally:
         _cleanup(state)
@@ -146,6 +179,7 @@ def run(
         start=start,
         steps=steps,
         extra=extras if extra else None,
+        yours=yours if inserts is not None else None,
     )
     return trace_json(trace)
 
@@ -158,6 +192,8 @@ def _cleanup(state: _Run) -> None:
                 state.observer.delete(*keys[i : i + 256])
     finally:
         for actor, client in state.clients.items():
+            if actor in state.crashed:
+                continue  # its connection is already closed
             subscriber = state.subscribers.get(actor)
             if subscriber is not None and client.connection is not None:
                 leave(client.connection, subscriber, state.prefix)
@@ -197,10 +233,14 @@ def _step(state: _Run, number: int, step: Step | None = None) -> StepRecord:
         except redis.exceptions.ConnectionError:
             raise  # the server is gone: the site says so (503), `tutor check` too
         except Exception as error:  # a backend failing on the engine's own reads (a probe, a state)
+            if not _from_backend(error):
+                raise  # a refusal (the run's guard) or a fault of our own: not the learner's step
             error_text = f"{type(error).__name__}: {error}"
             _fail(record, messages.BACKEND_FAILED.format(backend=state.backend.name, error=error_text), "engine")
     elif step.python is not None:
         _python_step(state, step.actor, step.python, step.assign, record, changed)
+    elif step.crash is not None or step.restart is not None:
+        _fault_step(state, number, step, record, changed)
     for delivery in state.deliveries:
         subscriber = state.subscribers[delivery.actor]
         subscriber.pending.extend(delivery.messages)
@@ -208,8 +248,56 @@ def _step(state: _Run, number: int, step: Step | None = None) -> StepRecord:
         events.append(Received(delivery.actor, step.actor, subscriber.since, reply))
     state.deliveries = []
     record.events = events
+    assert state.observer is not None
+    state.lease.after(state.observer, state.written)
+    if state.guard is not None:
+        state.guard.after(state.observer, state.written)
     record.snapshot = _snapshot(state, changed)
     return record
+
+
+def _from_backend(error: BaseException) -> bool:
+    """Was it raised inside redis-py or fakeredis (rather than by our own code)?"""
+    frames = traceback.walk_tb(error.__traceback__)
+    return any(str(frame.f_globals.get("__name__", "")).startswith(("redis.", "fakeredis")) for frame, _ in frames)
+
+
+def _fault_step(state: _Run, number: int, step: Step, record: StepRecord, changed: set[str]) -> None:
+    """Kill an actor's process (its connection closes, as a killed client's does) or start a new one.
+
+    The blocked command of a crashed actor was never sent (the engine holds waiting clients), so
+    dropping it is what Redis does when a blocked client disconnects: nothing is popped for it.
+    Closing the real connection discards its MULTI queue and WATCHes on the server, as a kill does.
+    """
+    record.status = "note"
+    if step.crash is not None:
+        actor = step.crash
+        if actor in state.crashed:
+            _fail(record, messages.ACTOR_CRASHED.format(actor=actor, since=state.crashed[actor]), "engine")
+            return
+        waiting = state.blocked.pop(actor, None)
+        if waiting is not None and waiting.assign:
+            state.variables[waiting.assign] = _Variable(None)
+            changed.add(waiting.assign)
+        state.in_multi.discard(actor)
+        state.queued.pop(actor, None)
+        client = state.clients[actor]
+        if client.connection is not None:
+            client.connection.disconnect()  # the socket itself: a pool must not hand it out again
+        client.close()
+        state.crashed[actor] = number
+        state.subscribers.pop(actor, None)  # Redis drops a closed connection's subscriptions
+        if actor in state.walk.processes:
+            state.memory[actor] = {name: initial_value(v) for name, v in state.walk.processes[actor].items()}
+        record.note = step.note or messages.CRASH_NOTE.format(actor=actor)
+        return
+    actor = step.restart or step.actor
+    if actor not in state.crashed:
+        _fail(record, messages.ACTOR_NOT_CRASHED.format(actor=actor), "engine")
+        return
+    del state.crashed[actor]
+    state.clients[actor] = state.backend.connection()
+    record.note = step.note or messages.RESTART_NOTE.format(actor=actor)
 
 
 def _redis_step(
@@ -222,6 +310,9 @@ def _redis_step(
     events: list[Event],
 ) -> None:
     actor = record.actor
+    if actor in state.crashed:
+        _fail(record, messages.ACTOR_CRASHED.format(actor=actor, since=state.crashed[actor]), "engine")
+        return
     if actor in state.blocked:
         since = state.blocked[actor].since
         _fail(record, messages.ACTOR_BLOCKED.format(actor=actor, since=since), "engine")
@@ -239,6 +330,12 @@ def _redis_step(
         _fail(record, messages.SUBSCRIBE_IN_MULTI.format(name=argv[0].upper()), "engine")
         return
     sent = _namespaced(state, argv)
+    assert state.observer is not None
+    if state.guard is not None and state.guarding:
+        state.guard.before(state.observer, sent)
+    if actor not in state.in_multi or argv[0].upper() in ("EXEC", "MULTI", "WATCH", "DISCARD"):
+        for pending in state.queued.get(actor, []) if argv[0].upper() == "EXEC" else [sent]:
+            state.lease.before(state.observer, pending)
     blocking = None if actor in state.in_multi else blocking_info(argv)
     if blocking is not None and blocking.timeout_seconds is not None:
         sent = _pin_last_ids(state, sent, blocking)
@@ -370,6 +467,8 @@ def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool
     except redis.exceptions.ConnectionError:
         raise  # the server is gone: the site says so (503), not this step
     except Exception as error:  # a backend's own failure must reach the learner as a step error
+        if not _from_backend(error):
+            raise
         return _backend_failure(state, actor, error)
     raw = _strip(state, raw)
     if not queueing:
@@ -636,6 +735,9 @@ def _expire(state: _Run, events: list[Event], changed: set[str]) -> None:
 def _python_step(
     state: _Run, actor: str, source: str, assign: str | None, record: StepRecord, changed: set[str]
 ) -> None:
+    if actor in state.crashed:
+        _fail(record, messages.ACTOR_CRASHED.format(actor=actor, since=state.crashed[actor]), "engine")
+        return
     if actor in state.blocked:
         since = state.blocked[actor].since
         _fail(record, messages.ACTOR_BLOCKED.format(actor=actor, since=since), "engine")

@@ -13,6 +13,7 @@ from typing import Any
 
 from tutor import messages
 from tutor.commands import CommandError, parse_cli, spec_for
+from tutor.crossrefs import check_prediction, check_watch, sample_line
 from tutor.limits import LIMITS
 from tutor.model import (
     AnswerFrom,
@@ -77,24 +78,64 @@ def _label(path: Path) -> str:
     return text
 
 
+def read_bounded(file: FsPath) -> bytes:
+    """The file's bytes, at most one byte more than a lesson may have (so a huge file is never read whole)."""
+    with file.open("rb") as handle:
+        return handle.read(LIMITS.file_bytes + 1)
+
+
 def load_file(file: FsPath, display: str | None = None) -> Loaded:
     """Load and validate one lesson file."""
     source = display or str(file)
     try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
+        size = file.stat().st_size
+        if size > LIMITS.file_bytes:
+            message = messages.FILE_TOO_LARGE.format(size=f"{size:,}", limit=f"{LIMITS.file_bytes:,}")
+            return Loaded(source, None, [Problem(source, 1, 1, "", message)])
+        data = read_bounded(file)
+    except OSError as error:
         return Loaded(source, None, [Problem(source, 1, 1, "", f"cannot read the file: {error}")])
-    return load_text(text, source, default_id=file.stem)
+    return load_bytes(data, source, default_id=file.stem)
+
+
+def load_bytes(data: bytes, source: str, default_id: str) -> Loaded:
+    """Load and validate a lesson from the bytes of its file."""
+    if len(data) > LIMITS.file_bytes:
+        message = messages.FILE_TOO_LARGE.format(
+            size=f"more than {LIMITS.file_bytes:,}", limit=f"{LIMITS.file_bytes:,}"
+        )
+        return Loaded(source, None, [Problem(source, 1, 1, "", message)])
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        return Loaded(source, None, [Problem(source, 1, 1, "", f"cannot read the file: {error}")])
+    return load_text(text, source, default_id)
 
 
 def load_text(text: str, source: str, default_id: str) -> Loaded:
     """Load and validate a lesson from its YAML text."""
+    result = _load_text(text, source, default_id)
+    if len(result.problems) > LIMITS.problems_per_file:
+        rest = len(result.problems) - LIMITS.problems_per_file
+        last = result.problems[LIMITS.problems_per_file - 1]
+        result.problems = result.problems[: LIMITS.problems_per_file]
+        result.problems.append(Problem(source, last.line, last.col, "", messages.TOO_MANY_PROBLEMS.format(count=rest)))
+    return result
+
+
+def _load_text(text: str, source: str, default_id: str) -> Loaded:
+    if len(text.encode("utf-8")) > LIMITS.file_bytes:
+        size = f"{len(text.encode('utf-8')):,}"
+        message = messages.FILE_TOO_LARGE.format(size=size, limit=f"{LIMITS.file_bytes:,}")
+        return Loaded(source, None, [Problem(source, 1, 1, "", message)])
     try:
         located = load(text)
     except YamlSyntaxError as error:
         position = error.position
         return Loaded(source, None, [Problem(source, position.line, position.col, "", str(error))])
     result = Loaded(source, None, [], located)
+    for path, position, message in located.problems:
+        result.problems.append(Problem(source, position.line, position.col, _label(path), message))
     for path, position in located.duplicates:
         result.problems.append(
             Problem(
@@ -108,15 +149,20 @@ def load_text(text: str, source: str, default_id: str) -> Loaded:
     if not isinstance(located.value, dict):
         result.problem((), messages.NOT_A_MAPPING)
         return result
+    read_differently = {path for path, _, _ in located.problems}
     for path, message in schema_problems(located.value):
+        if path in read_differently:
+            continue  # already reported: the value's YAML reading, the cause of this schema problem
         position = located.key_at(path)
         result.problems.append(Problem(source, position.line, position.col, _label(path), message))
     if result.problems:
         _best_effort_checks(located.value, source, default_id, result)
+        result.problems.sort(key=lambda p: (p.line, p.col))
         return result
     lesson = _build(located.value, source, default_id, result)
     if not result.problems:
         result.lesson = lesson
+    result.problems.sort(key=lambda p: (p.line, p.col))
     return result
 
 
@@ -148,17 +194,13 @@ def _build(data: dict[str, Any], source: str, default_id: str, result: Loaded) -
     slugs: set[str] = set()
     for index, (path, raw) in enumerate(walk_paths):
         slug = raw.get("slug") or ("main" if index == 0 else "")
-        if not slug:
-            result.problem(path, messages.SLUG_REQUIRED)
-        elif slug in slugs:
+        if slug in slugs:
             result.problem((*path, "slug"), messages.DUPLICATE_SLUG.format(slug=slug))
         slugs.add(slug)
         walks.append(_step_through(raw, path, slug, data["title"], result))
     performance = None
     if "performance" in data:
         performance = _performance(data["performance"], ("performance",), result)
-    if not walks and performance is None:
-        result.problem((), messages.NO_MODE)
     lesson_id = data.get("id", default_id)
     if "id" not in data and not _ID.fullmatch(default_id):
         result.problem((), messages.BAD_FILE_ID.format(stem=default_id))
@@ -194,11 +236,6 @@ def _step_through(raw: dict[str, Any], path: Path, slug: str, title: str, result
     variables = tuple(raw.get("variables", ()))
     flow = tuple(raw.get("concept_flow", ()))
     sample = Code(**raw["sample"]) if "sample" in raw else None
-    sample_lines = len(sample.code.splitlines()) if sample else 0
-    _limit(result, (*path, "actors"), "actors", len(actors), LIMITS.actors)
-    _limit(result, (*path, "steps"), "steps", len(raw["steps"]), LIMITS.steps)
-    _limit(result, (*path, "watch"), "watched keys", len(watch), LIMITS.watch)
-    _limit(result, (*path, "variables"), "variables", len(variables), LIMITS.variables)
 
     processes: dict[str, dict[str, Any]] = {}
     for actor, memory in raw.get("processes", {}).items():
@@ -216,16 +253,14 @@ def _step_through(raw: dict[str, Any], path: Path, slug: str, title: str, result
     count = len(raw["steps"])
     for index, step_raw in enumerate(raw["steps"]):
         spath = (*path, "steps", index)
-        steps.append(_step(step_raw, spath, actors, variables, processes, result))
+        line = sample_line(step_raw.get("line"), sample, (*spath, "line"), result.problem)
+        steps.append(_step(step_raw, spath, actors, variables, processes, result, line))
         if isinstance(step_raw.get("stage"), int) and step_raw["stage"] > len(flow):
             result.problem(
                 (*spath, "stage"),
                 messages.STAGE_OUT_OF_RANGE.format(stage=step_raw["stage"], count=len(flow)),
             )
-        if isinstance(step_raw.get("line"), int) and step_raw["line"] > sample_lines:
-            result.problem(
-                (*spath, "line"), messages.LINE_OUT_OF_RANGE.format(line=step_raw["line"], count=sample_lines)
-            )
+    check_watch(watch, steps, (*path, "watch"), result.problem)
 
     moments = []
     for index, moment in enumerate(raw.get("key_moments", ())):
@@ -233,7 +268,7 @@ def _step_through(raw: dict[str, Any], path: Path, slug: str, title: str, result
             _check_step_number(result, (*path, "key_moments", index, "steps", j), step, count)
         moments.append(KeyMoment(moment["question"], moment["answer"], tuple(moment.get("steps", ()))))
 
-    quiz = _quiz(raw.get("quiz", ()), (*path, "quiz"), result, count, watch, variables)
+    quiz = _quiz(raw.get("quiz", ()), (*path, "quiz"), result, count, watch, variables, slug)
     return StepThrough(
         slug=slug,
         title=raw.get("title", title),
@@ -260,11 +295,6 @@ def _unknown_actor(name: str, actors: tuple[str, ...]) -> str:
     return messages.UNKNOWN_ACTOR.format(name=name, known=", ".join(actors))
 
 
-def _limit(result: Loaded, path: Path, what: str, count: int, limit: int) -> None:
-    if count > limit:
-        result.problem(path, messages.TOO_MANY.format(what=what, limit=limit, count=count))
-
-
 def _check_step_number(result: Loaded, path: Path, step: int, count: int, allow_zero: bool = False) -> None:
     if not isinstance(step, int):
         return  # a structure problem, already reported
@@ -279,13 +309,12 @@ def _step(
     variables: tuple[str, ...],
     processes: dict[str, dict[str, Any]],
     result: Loaded,
+    line: int | None = None,
 ) -> Step:
     actor = raw["actor"]
     if actor not in actors:
         result.problem((*path, "actor"), _unknown_actor(actor, actors))
     argv = None
-    if "redis" in raw and "python" in raw:
-        result.problem(path, messages.BOTH_COMMANDS)
     if "redis" in raw:
         try:
             argv = _argv(raw["redis"])
@@ -302,17 +331,13 @@ def _step(
                 compile_step(python, set(memory))
             except PythonStepError as error:
                 result.problem((*path, "python"), str(error))
-    if "redis" not in raw and python is None and "note" not in raw:
-        result.problem(path, messages.EMPTY_STEP)
-    if "expect" in raw and "redis" not in raw and python is None:
-        result.problem((*path, "expect"), messages.EXPECT_WITHOUT_COMMAND)
+    for name in ("crash", "restart"):
+        if name in raw and raw[name] not in actors:
+            result.problem((*path, name), _unknown_actor(raw[name], actors))
     assign = raw.get("assign")
-    if assign is not None:
-        if assign not in variables:
-            known = ", ".join(variables) or "none"
-            result.problem((*path, "assign"), messages.UNKNOWN_VARIABLE.format(name=assign, known=known))
-        if "redis" not in raw and python is None:
-            result.problem((*path, "assign"), messages.ASSIGN_WITHOUT_COMMAND)
+    if assign is not None and assign not in variables:
+        known = ", ".join(variables) or "none"
+        result.problem((*path, "assign"), messages.UNKNOWN_VARIABLE.format(name=assign, known=known))
     return Step(
         actor=actor,
         action=raw["action"],
@@ -324,8 +349,10 @@ def _step(
         expect=raw.get("expect"),
         has_expect="expect" in raw,
         wait=float(raw["wait"]) if isinstance(raw.get("wait"), int | float) else 0.0,
-        line=raw.get("line"),
+        line=line,
         stage=raw.get("stage"),
+        crash=raw.get("crash"),
+        restart=raw.get("restart"),
     )
 
 
@@ -336,6 +363,7 @@ def _quiz(
     step_count: int | None,
     watch: tuple[str, ...] = (),
     variables: tuple[str, ...] = (),
+    slug: str | None = None,
 ) -> tuple[Question, ...]:
     questions = []
     for index, q in enumerate(raw):
@@ -356,9 +384,7 @@ def _quiz(
         if "answer_from" in q:
             spec = q["answer_from"]
             apath = (*qpath, "answer_from")
-            sources = [k for k in ("key", "variable") if k in spec] + (["reply"] if spec.get("reply") else [])
-            if len(sources) != 1:
-                result.problem(apath, messages.ANSWER_FROM_ONE_SOURCE)
+            check_prediction(q, spec, apath, slug, result.problem)
             if step_count is not None and "walkthrough" not in spec:
                 _check_step_number(result, (*apath, "step"), spec["step"], step_count, allow_zero=True)
                 if "key" in spec and spec["key"] not in watch:

@@ -65,6 +65,65 @@ XADD_STAR = (
 
 # lesson structure
 YAML_SYNTAX = "YAML syntax error: {problem}"
+YAML_INDENTATION = (
+    "this line starts at column {col}, but the one above it (line {above}) at column {above_col}: "
+    "the fields of one mapping, and the items of one list, start in the same column; fix the indentation"
+)
+YAML_INDENTATION_PLAIN = "this line is not indented like the lines above it; fix the indentation"
+YAML_INDENTED_TOO_DEEP = (
+    "this line is indented deeper (column {col}) than the field above it (line {above}, column {above_col}), "
+    "so YAML reads it as part of that field's value; align it with the field above"
+)
+YAML_COLON_IN_VALUE = (
+    "a colon followed by a space inside an unquoted value starts a new field; quote the whole value "
+    '(action: "Wait: then pop")'
+)
+YAML_AFTER_QUOTE = "text follows a closing quote; quote the whole value, or none of it"
+YAML_TAB = "a tab character; YAML indents with spaces only, so replace the tab with spaces"
+YAML_BAD_START = "an unquoted value cannot start with '{char}'; quote the value"
+YAML_UNCLOSED_QUOTE = (
+    "the quote opened here (line {line}, column {col}) is never closed; close it, or quote the text "
+    "with the other kind of quote if it contains this one"
+)
+YAML_UNCLOSED_FLOW = (
+    "the '{bracket}' opened here is not closed with '{closing}' before line {line}; close it, and quote "
+    "items that contain ':', ',', '[', ']', '{{' or '}}'"
+)
+YAML_FLOW_ITEM = (
+    "inside '{bracket} ... {closing}' this character cannot appear unquoted; quote the item that "
+    'contains it ("a: b", "x, y")'
+)
+YAML_NO_COLON = (
+    "line {line} has no ':' after its field name (write name: value); a text over several lines needs "
+    "quotes, or | on the line of its field"
+)
+YAML_ALIAS_START = "'{sign}' at the start of a value is YAML's alias/anchor sign; quote a value that starts with it"
+YAML_BAD_ESCAPE = "'\\{char}' is not an escape inside double quotes; write \\\\ for a backslash, or use single quotes"
+YAML_BLOCK_SCALAR = "after | or > only - or + (and an indentation number) may follow; start the text on the next line"
+YAML_DUPLICATE_ANCHOR = "this anchor name is already defined at line {line}; give each anchor its own name"
+YAML_SECOND_DOCUMENT = "a second YAML document starts here (---); a lesson file holds one document"
+YAML_COMPLEX_KEY = "a field name must be plain text, not a list or a mapping"
+YAML_UNDEFINED_ALIAS = (
+    "*{name} refers to an anchor &{name} that is not defined before it; quote text that starts with *"
+)
+YAML_RECURSIVE_ALIAS = "*{name} is inside the value it refers to (&{name}), which would never end"
+YAML_TOO_MANY_ALIASED = (
+    "the file expands to more than {limit} values (counting every use of an alias in full); "
+    "a lesson never needs that many, so this file is not loaded"
+)
+YAML_TOO_MANY_VALUES = "the file holds more than {limit} values; a lesson never needs that many, so it is not loaded"
+YAML_TOO_DEEP = "nested more than {limit} levels deep; a lesson never needs that, so this file is not loaded"
+YAML_NUMBER_TOO_LONG = (
+    "a number written with {length} characters; lesson numbers have at most {limit} (quote it if it is text)"
+)
+YAML_VERSIONS_DISAGREE = (
+    "{text} means {old} in YAML 1.1 (PyYAML) but {new} in YAML 1.2 (editors, and tutor); "
+    "write {ways} so every reader agrees"
+)
+YAML_UNSUPPORTED_TAG = "the tag {tag} is not supported in lessons; write the value without a tag"
+YAML_BAD_TAGGED = "{text!r} is not a valid {tag}"
+FILE_TOO_LARGE = "the file has {size} bytes; a lesson file may have at most {limit}"
+TOO_MANY_PROBLEMS = "and {count} more problem(s) in this file; fix the ones above first"
 NOT_A_MAPPING = "a lesson file must be a mapping of fields (title:, step_through: ...)"
 DUPLICATE_FIELD = "field '{name}' appears twice"
 UNKNOWN_FIELD = "unknown field '{name}'{hint} (allowed: {allowed})"
@@ -73,6 +132,8 @@ WRONG_TYPE = "expected {expected}, got {actual}"
 NOT_ONE_OF = "expected one of {allowed}, got {actual!r}"
 TOO_SHORT = "needs at least {minimum} item(s)"
 TOO_SMALL = "must be at least {minimum}, got {actual!r}"
+TOO_LARGE = "must be at most {maximum}, got {actual!r}"
+MUST_BE = "must be {value}"
 BAD_PATTERN = "{actual!r} does not match {what}"
 NO_MODE = "a lesson needs at least one mode: step_through: or performance:"
 DUPLICATE_ID = "lesson id '{id}' is already used by {other}"
@@ -92,8 +153,24 @@ PYTHON_WITHOUT_PROCESS = "actor '{name}' has no process memory; declare it under
 STEP_OUT_OF_RANGE = "step {step} does not exist (the steps are numbered 1 to {count})"
 STAGE_OUT_OF_RANGE = "stage {stage} does not exist (concept_flow has stages 1 to {count})"
 LINE_OUT_OF_RANGE = "line {line} does not exist (the sample has lines 1 to {count})"
+LINE_WITHOUT_SAMPLE = "line: needs a sample: in this step-through"
+LINE_TEXT_NOT_FOUND = "no line of the sample contains {text!r}"
+LINE_TEXT_AMBIGUOUS = "{text!r} is on {count} lines of the sample ({lines}); give more of the line so only one matches"
+LINE_BLANK = "line {line} of the sample is blank; point at the code the step runs (or write line: as text on that line)"
+LINE_COMMENT = (
+    "line {line} of the sample is a comment ({text!r}); point at the code the step runs "
+    "(or write line: as text on that line)"
+)
+WATCH_UNUSED = "no step uses the key '{name}'{hint} (keys the steps use: {known})"
+PREDICTION_ANSWER_STEP = (
+    "a prediction asked before step {ask} is answered by step {ask} (the page says 'Step {ask} shows it'), "
+    "but answer_from reads step {step}; use step: {ask}, or drop ask_before_step"
+)
+PREDICTION_OTHER_WALK = (
+    "a prediction asked before step {ask} is answered by step {ask} of its own step-through, "
+    "but answer_from reads step-through '{other}'"
+)
 DUPLICATE_SLUG = "slug '{slug}' is used by two step-throughs"
-SLUG_REQUIRED = "every step-through after the first needs a slug:"
 TOO_MANY = "{what}: at most {limit} allowed, got {count}"
 
 # execution
@@ -101,7 +178,17 @@ EXPECT_MISMATCH = "expected {expected}, but Redis replied {actual}"
 EXPECT_MISMATCH_PYTHON = "expected {expected}, but Python gave {actual}"
 EXPECT_BLOCKED = "expected the command to block, but it returned {actual}"
 EXPECT_NOT_BLOCKED = "expected {expected}, but the command blocked (the keys it waits on are empty)"
+EXPECT_ERROR_OTHER = "expected error {expected!r}, Redis answered {actual!r}"
+EXPECT_ERROR_OTHER_PYTHON = "expected error {expected!r}, Python raised {actual!r}"
+EXPECT_VALUE_GOT_ERROR = "expected {expected}, but Redis answered the error {actual!r}"
+EXPECT_VALUE_GOT_ERROR_PYTHON = "expected {expected}, but Python raised {actual!r}"
 REDIS_ERROR = "Redis rejected the command: {error}"
+ONLY_ON = "{message} (on {name} only)"
+BOTH_NEEDS_REDIS = "--both compares fakeredis with a real Redis: give its URL with --redis-url or REDIS_URL"
+BACKENDS_DISAGREE = (
+    "{other} disagrees with {real} at step {step}: {what} is {real_value} on {real} but {other_value} on "
+    "{other}; {real} is the reference, so rewrite the step to avoid the difference"
+)
 PYTHON_ERROR = 'Python raised {error}; add expect: "{error}" if this is what the step teaches'
 ACTOR_SUBSCRIBED = (
     "actor '{actor}' subscribed at step {since}: its connection now only receives messages, and may send only "
@@ -153,10 +240,10 @@ LEARNER_BAD_CHOICE = "choice {choice} is not one of this question's choices"
 REDIS_UNREACHABLE = (
     "Redis ({url}) is not reachable right now, so no step can run; your progress is safe. Try again in a moment."
 )
+CLI_REDIS_UNREACHABLE = "Redis ({url}) is not reachable, so no step can run; start it or give another --redis-url"
 REQUEST_TOO_LARGE = (
     "this request is larger than the site accepts ({limit}); its forms send far less, so reload the page and try again"
 )
-CLI_REDIS_UNREACHABLE = "Redis ({url}) is not reachable, so no step can run; start it or give another --redis-url"
 TRY_EMPTY = "type a Redis command to run, such as LRANGE queue 0 -1"
 TRY_TOO_LONG = "the command is too long: at most {limit} characters"
 TRY_UNKNOWN_ACTOR = "choose one of this lesson's actors to run the command: {known}"
@@ -193,3 +280,34 @@ CORRECTION_SOURCE_NO_LINK = (
     "a correction's source must be a page the learner can open: give its address (https://...), such as "
     "the official documentation page, and the experiment with its figures if you measured it"
 )
+
+# your own run: the console, crashes, limits (tutor/ownrun.py, tutor/guard.py, tutor/console_views.py)
+FAULT_WITH_COMMAND = "a crash: or restart: step does only that: no redis:, python: or second crash:/restart:"
+ACTOR_CRASHED = "{actor}'s process was killed (crash at step {since}) and has no connection; restart {actor} first"
+ACTOR_NOT_CRASHED = "{actor} is running; crash it before restarting it"
+CRASH_NOTE = "{actor}'s process is killed: its connection closes, its waiting command is gone, its memory is lost"
+RESTART_NOTE = "{actor} starts again with a new connection and empty memory"
+WAIT_NOTE = "{seconds:g} seconds pass"
+RUN_BLOCKED_ACTOR = (
+    "{actor} is waiting for its {command} and cannot send another command; push to its key as another "
+    "actor, let time pass, or crash {actor}"
+)
+RUN_BAD_TOKEN = "this shared run cannot be read: the link is damaged or was made for another lesson"
+RUN_TOO_MANY_COMMANDS = (
+    "your run has {limit} commands, the most one run may have; go back to the lesson's run to start again"
+)
+RUN_RATE_LIMITED = "too many commands in a minute (at most {limit}); wait a moment and try again"
+RUN_VALUE_TOO_LARGE = "a value may hold at most {limit} bytes; this command would make one of {size} bytes"
+RUN_TOO_MANY_ELEMENTS = "a key may hold at most {limit} elements; '{key}' would hold {count}"
+RUN_MEMORY = "your run may use at most {limit} bytes of Redis memory; this command would bring it to {size}"
+RUN_BODY_TOO_LARGE = "the form is too large: at most {limit} bytes"
+RUN_BAD_SECONDS = "let between 1 and {limit} seconds pass"
+RUN_UNKNOWN_DO = "unknown console action; use the buttons, or type a Redis command"
+RUN_FAILED = "this command could not run in your run: {error}"
+RUN_ENGINE_FAULT = "the site could not run it on this state ({kind}); try another command"
+RUN_CANNOT_CONTINUE = (
+    "the lesson cannot go on from your run at this step ({error}); this is the lesson's run: "
+    "go back a step, or go back to the lesson's run"
+)
+HELP_UNKNOWN = "no help for '{name}': type HELP to list the commands your run allows"
+HELP_INTRO = "Commands your run allows (HELP <command> shows its syntax):"

@@ -30,10 +30,16 @@ class Step:
     wait: float = 0.0
     line: int | None = None
     stage: int | None = None
+    crash: str | None = None  # the actor whose process is killed at this step (its connection closes)
+    restart: str | None = None  # the actor that gets a new process and connection at this step
 
     @property
     def kind(self) -> str:
-        """redis, python or note: what the step runs."""
+        """redis, python, crash, restart or note: what the step runs."""
+        if self.crash is not None:
+            return "crash"
+        if self.restart is not None:
+            return "restart"
         if self.argv is not None:
             return "redis"
         if self.python is not None:

@@ -147,6 +147,7 @@ class StepRecord:
     error_source: str | None = None
     events: list[Event] = field(default_factory=list)
     snapshot: Snapshot | None = None
+    after: int | None = None  # a learner's own step: the lesson step it ran after
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ class Trace:
     start: Snapshot
     steps: list[StepRecord]
     extra: list[StepRecord] | None = None
+    yours: list[StepRecord] | None = None
 
 
 def to_json(trace: Trace) -> dict[str, Any]:
@@ -185,6 +187,8 @@ def to_json(trace: Trace) -> dict[str, Any]:
     }
     if trace.extra is not None:
         out["extra"] = [_step(s) for s in trace.extra]
+    if trace.yours is not None:
+        out["yours"] = [_step(s) for s in trace.yours]
     return out
 
 
@@ -245,6 +249,8 @@ def _step(record: StepRecord) -> dict[str, Any]:
     out["events"] = [_event(e) for e in record.events]
     assert record.snapshot is not None, "a step record is serialised only once its snapshot is taken"
     out.update(_snapshot(record.snapshot))
+    if record.after is not None:
+        out["after"] = record.after
     return out
 
 

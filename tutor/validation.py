@@ -22,7 +22,25 @@ _VALIDATOR = Draft7Validator(LESSON_SCHEMA)
 def schema_problems(document: Any) -> list[tuple[Path, str]]:
     """Every schema problem of a lesson document as (path, message), in path order."""
     errors = sorted(_VALIDATOR.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
-    return [problem for error in errors for problem in _describe(error)]
+    # A misspelt field ("redsi") also breaks the rules that need the field ("a step needs redis:");
+    # the unknown field is the mistake to fix, so the rule is not reported on the same mapping.
+    leaves = [leaf for error in errors for leaf in _leaves(error)]
+    misspelt = {tuple(e.absolute_path) for e in leaves if e.validator == "additionalProperties"}
+    kept = [e for e in leaves if not (_is_rule(e) and tuple(e.absolute_path) in misspelt)]
+    return [problem for error in kept for problem in _describe(error)]
+
+
+def _is_rule(error: ValidationError) -> bool:
+    return isinstance(error.schema, dict) and "errorMessage" in error.schema
+
+
+def _leaves(error: ValidationError) -> list[ValidationError]:
+    """The errors worth describing: inside a failed "one of these forms", the form that came closest."""
+    if error.validator in ("anyOf", "oneOf") and not _is_rule(error):
+        deeper = [sub for sub in error.context or [] if sub.validator != "type" or sub.relative_path]
+        if deeper:
+            return [leaf for sub in deeper for leaf in _leaves(sub)]
+    return [error]
 
 
 _TYPE_NAMES = {
@@ -63,6 +81,10 @@ def _describe(error: ValidationError) -> list[tuple[Path, str]]:
     """Turn a JSON Schema error into (path, message) pairs an author can act on."""
     path: Path = tuple(error.absolute_path)
     kind = error.validator
+    rule = error.schema if isinstance(error.schema, dict) else {}
+    if kind in ("anyOf", "oneOf", "not", "contains", "pattern") and "errorMessage" in rule:
+        at = rule.get("x-at")
+        return [((*path, at) if at else path, rule["errorMessage"])]
     if kind == "additionalProperties":
         allowed = list(error.schema.get("properties", {}))
         out = []
@@ -89,16 +111,17 @@ def _describe(error: ValidationError) -> list[tuple[Path, str]]:
         return [(path, messages.TOO_SHORT.format(minimum=error.validator_value))]
     if kind == "minimum":
         return [(path, messages.TOO_SMALL.format(minimum=error.validator_value, actual=error.instance))]
+    if kind == "maximum":
+        return [(path, messages.TOO_LARGE.format(maximum=error.validator_value, actual=error.instance))]
+    if kind == "maxItems":
+        what = path[-1] if path and isinstance(path[-1], str) else "items"
+        return [(path, messages.TOO_MANY.format(what=what, limit=error.validator_value, count=len(error.instance)))]
+    if kind == "const":
+        return [(path, messages.MUST_BE.format(value=_type_of(error.validator_value)))]
     if kind == "pattern":
         what = "the allowed form (letters, digits, '-', '_')"
         return [(path, messages.BAD_PATTERN.format(actual=error.instance, what=what))]
     if kind in ("anyOf", "oneOf"):
-        deeper = [sub for sub in error.context or [] if sub.validator != "type" or sub.relative_path]
-        if deeper:
-            out = []
-            for sub in deeper:
-                out.extend(_describe(sub))
-            return out
         branches = [_expected(branch) for branch in error.validator_value]
         expected = " or ".join(dict.fromkeys(branches))
         return [(path, messages.WRONG_TYPE.format(expected=expected, actual=_type_of(error.instance)))]

@@ -8,7 +8,7 @@ from functools import partial
 from flask import Blueprint, request
 from flask.typing import ResponseReturnValue
 
-from tutor import engine, learner, messages, progress, quiz, quiz_views
+from tutor import console_views, engine, learner, messages, progress, quiz, quiz_views
 from tutor.commands import CommandError, parse_cli, spec_for
 from tutor.model import Lesson, Step, StepThrough
 from tutor.render import changed_lines, code_lines
@@ -20,11 +20,11 @@ bp = Blueprint("lessons", __name__)
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    """The catalog: every topic, its modes and this learner's progress, and broken files."""
-    lessons, broken = catalog().state()
+    """The catalog: every served topic and this learner's progress (file problems are for instructors)."""
+    lessons = catalog().lessons()
     who = learner.current(create=False)
     summary = {lesson.id: lesson_summary(lesson, who) for lesson in lessons}
-    return render("index.html", lessons=lessons, broken=broken, summary=summary)
+    return render("index.html", lessons=lessons, summary=summary)
 
 
 def lesson_summary(lesson: Lesson, who: str | None) -> dict[str, object]:
@@ -94,14 +94,14 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     # At step N-1 of an unanswered prediction (ask_before_step: N), its question replaces Next.
     step = _requested_step(walk, lesson.id, who)
     _, prediction = quiz_views.predictions(lesson, walk, who, step)
-    trace = engine.run(walk, backend(), lesson.id, upto=step)
+    trace, console = console_views.own_run(lesson, walk, who, step)  # the learner's own run, if they have one
     progress.store().record_step(who, lesson.id, walk.slug, step)
     context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
     # The quiz section is on the page; a fragment carries it only when a prediction was just graded.
     graded = prediction.get("prediction_result")
     needs_quiz = not is_fragment_request() or (graded is not None and graded.focus)
     context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
-    return render("step_through.html", "_stepper.html", **context, **prediction)
+    return render("step_through.html", "_stepper.html", **context, **prediction, console=console)
 
 
 @bp.post("/lessons/<lesson_id>/step-through/try", defaults={"slug": None})

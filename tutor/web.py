@@ -20,7 +20,8 @@ from tutor.urls import mask
 
 def init_app(app: Flask) -> None:
     """Attach the lesson catalog and the Redis backend, and render errors as pages."""
-    app.extensions["tutor.catalog"] = Catalog(app.config["TUTOR_LESSONS"])
+    rescan = float(app.config.get("TUTOR_RESCAN_SECONDS", 1.0))
+    app.extensions["tutor.catalog"] = Catalog(app.config["TUTOR_LESSONS"], rescan_seconds=rescan)
     app.extensions["tutor.backend"] = Backend(app.config["REDIS_URL"])
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _error_page)

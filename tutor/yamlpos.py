@@ -2,16 +2,32 @@
 
 Instructors fix what `tutor check` reports by jumping to `file:line:col`, so every field path
 must map back to a position in the file.
+
+The document is built from PyYAML's event stream by a loop, not by PyYAML's recursive composer,
+so a hostile file harms nothing but itself: nesting deeper than `LIMITS.yaml_depth`, aliases that
+expand to more than `LIMITS.yaml_values` values (a "billion laughs"), an alias of its own anchor
+and a number too long to convert each stop the load with a problem at their position, instead of
+exhausting memory, the stack or Python's integer conversion.
+
+Plain values are read by the YAML 1.2 core schema, as editors (yaml-language-server) read them.
+Where YAML 1.1 (PyYAML, and tutor before) reads a plain value differently (`no`, `on`, `1:30`,
+`010`, `1_000`, `2024-01-01`, `1e3`...), the value is reported with a hint to quote it, so a file
+that passes `tutor check` means the same to every reader.
 """
 
 from __future__ import annotations
 
+import copy
+import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from tutor import messages
+from tutor.limits import LIMITS
+from tutor.yamlerrors import plain_error
 
 Path = tuple[str | int, ...]
 
@@ -32,6 +48,7 @@ class Located:
     values: dict[Path, Position] = field(default_factory=dict)
     keys: dict[Path, Position] = field(default_factory=dict)
     duplicates: list[tuple[Path, Position]] = field(default_factory=list)
+    problems: list[tuple[Path, Position, str]] = field(default_factory=list)  # values read differently
 
     def at(self, path: Path) -> Position:
         """The position of a path's value, or of its nearest ancestor that exists."""
@@ -47,56 +64,328 @@ class Located:
 
 
 class YamlSyntaxError(ValueError):
-    """A file that is not valid YAML, with where the parser stopped."""
+    """A file that is not valid YAML (or is hostile), with the position the problem is about."""
 
     def __init__(self, message: str, position: Position) -> None:
         super().__init__(message)
         self.position = position
 
 
-class _Constructor(yaml.constructor.SafeConstructor):
-    pass
+def _position(mark: Any) -> Position:
+    return Position(mark.line + 1, mark.column + 1) if mark is not None else Position(1, 1)
+
+
+# libyaml's parser when PyYAML has it (about 30 times faster on a large file); its events are the
+# same as the Python parser's. Its error messages are not, so a file that is not YAML is parsed
+# again by the Python parser, whose messages `plain_error` knows.
+_FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def load(text: str) -> Located:
     """Parse one YAML document; raise YamlSyntaxError with a position when it is not YAML."""
+    builder = _Builder()
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        for event in yaml.parse(text, Loader=_FAST_LOADER):
+            builder.feed(event)
     except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        position = Position(mark.line + 1, mark.column + 1) if mark else Position(1, 1)
-        problem = error.problem or str(error)
-        raise YamlSyntaxError(messages.YAML_SYNTAX.format(problem=problem), position) from None
-    located = Located(value=None)
-    if node is None:
-        return located
-    constructor = _Constructor()
-    located.value = _convert(node, (), located, constructor)
-    return located
+        error = _python_error(text) or error
+        message, mark = plain_error(error, text)
+        raise YamlSyntaxError(messages.YAML_SYNTAX.format(problem=message), _position(mark)) from None
+    return builder.located
 
 
-def _convert(node: yaml.Node, path: Path, located: Located, constructor: _Constructor) -> Any:
-    located.values[path] = Position(node.start_mark.line + 1, node.start_mark.column + 1)
-    if isinstance(node, yaml.MappingNode):
-        result: dict[Any, Any] = {}
-        for key_node, value_node in node.value:
-            key = constructor.construct_object(key_node, deep=True)
-            if not isinstance(key, str | int | float | bool):
-                key = str(key)
-            child = (*path, str(key))
-            key_position = Position(key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            if key in result:
-                located.duplicates.append((child, key_position))
-            located.keys[child] = key_position
-            result[str(key)] = _convert(value_node, child, located, constructor)
-        return result
-    if isinstance(node, yaml.SequenceNode):
-        return [_convert(item, (*path, index), located, constructor) for index, item in enumerate(node.value)]
+def _python_error(text: str) -> yaml.MarkedYAMLError | None:
+    """The Python parser's error for a text that is not YAML (worded as `plain_error` expects)."""
     try:
-        return constructor.construct_object(node, deep=True)
-    except yaml.constructor.ConstructorError as error:
-        position = located.values[path]
-        raise YamlSyntaxError(messages.YAML_SYNTAX.format(problem=error.problem), position) from None
+        for _ in yaml.parse(text, Loader=yaml.SafeLoader):
+            pass
+    except yaml.MarkedYAMLError as error:
+        return error
+    return None
+
+
+@dataclass
+class _Anchor:
+    value: Any
+    size: int
+    height: int
+
+
+@dataclass
+class _Frame:
+    path: Path
+    value: dict[str, Any] | list[Any]
+    anchor: str | None
+    count_at_start: int
+    height: int = 1
+    key: str | None = None  # a mapping's key waiting for its value
+    key_position: Position | None = None
+
+
+class _Builder:
+    """Turns parser events into plain values, positions and problems, within the limits."""
+
+    def __init__(self) -> None:
+        self.located = Located(value=None)
+        self.stack: list[_Frame] = []
+        self.anchors: dict[str, _Anchor | None] = {}  # None: the anchor's collection is still open
+        self.count = 0
+        self.documents = 0
+        self.aliased = False
+
+    def feed(self, event: yaml.Event) -> None:
+        if isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise YamlSyntaxError(messages.YAML_SECOND_DOCUMENT, _position(event.start_mark))
+        elif isinstance(event, yaml.ScalarEvent):
+            self._scalar(event)
+        elif isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+            self._start(event)
+        elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+            self._end()
+        elif isinstance(event, yaml.AliasEvent):
+            self._alias(event)
+
+    # --- where a value goes -------------------------------------------------------------------------
+
+    def _expects_key(self) -> bool:
+        top = self.stack[-1] if self.stack else None
+        return isinstance(top, _Frame) and isinstance(top.value, dict) and top.key is None
+
+    def _child_path(self) -> Path:
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        if isinstance(top.value, dict):
+            assert top.key is not None
+            return (*top.path, top.key)
+        return (*top.path, len(top.value))
+
+    def _place(self, value: Any, height: int) -> None:
+        if not self.stack:
+            self.located.value = value
+            return
+        top = self.stack[-1]
+        top.height = max(top.height, height + 1)
+        if isinstance(top.value, dict):
+            assert top.key is not None
+            top.value[top.key] = value
+            top.key = None
+        else:
+            top.value.append(value)
+
+    def _count(self, amount: int, position: Position) -> None:
+        self.count += amount
+        if self.count > LIMITS.yaml_values:
+            template = messages.YAML_TOO_MANY_ALIASED if self.aliased else messages.YAML_TOO_MANY_VALUES
+            raise YamlSyntaxError(template.format(limit=LIMITS.yaml_values), position)
+
+    # --- events ---------------------------------------------------------------------------------------
+
+    def _scalar(self, event: yaml.ScalarEvent) -> None:
+        position = _position(event.start_mark)
+        self._count(1, position)
+        path = self._child_path() if not self._expects_key() else ()
+        value, problem = _resolve(event)
+        if self._expects_key():
+            self._key(event, value, problem, position)
+            return
+        self.located.values[path] = position
+        if problem:
+            self.located.problems.append((path, position, problem))
+        if event.anchor:
+            self.anchors[event.anchor] = _Anchor(value, 1, 0)
+        self._place(value, 0)
+
+    def _key(self, event: yaml.ScalarEvent, value: Any, problem: str | None, position: Position) -> None:
+        top = self.stack[-1]
+        assert isinstance(top.value, dict)
+        key = value if isinstance(value, str) else event.value
+        path = (*top.path, key)
+        if problem:
+            self.located.problems.append((path, position, problem))
+        if key in top.value:
+            self.located.duplicates.append((path, position))
+        self.located.keys[path] = position
+        top.key = key
+
+    def _start(self, event: yaml.MappingStartEvent | yaml.SequenceStartEvent) -> None:
+        position = _position(event.start_mark)
+        if self._expects_key():
+            raise YamlSyntaxError(messages.YAML_COMPLEX_KEY, position)
+        if len(self.stack) + 1 > LIMITS.yaml_depth:
+            raise YamlSyntaxError(messages.YAML_TOO_DEEP.format(limit=LIMITS.yaml_depth), position)
+        self._count(1, position)
+        _check_tag(event.tag, ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"), position)
+        path = self._child_path()
+        self.located.values[path] = position
+        value: dict[str, Any] | list[Any] = {} if isinstance(event, yaml.MappingStartEvent) else []
+        if event.anchor:
+            self.anchors[event.anchor] = None
+        self.stack.append(_Frame(path, value, event.anchor, self.count - 1))
+
+    def _end(self) -> None:
+        frame = self.stack.pop()
+        if frame.anchor:
+            self.anchors[frame.anchor] = _Anchor(frame.value, self.count - frame.count_at_start, frame.height)
+        self._place(frame.value, frame.height)
+
+    def _alias(self, event: yaml.AliasEvent) -> None:
+        position = _position(event.start_mark)
+        name = event.anchor
+        if name not in self.anchors:
+            raise YamlSyntaxError(messages.YAML_UNDEFINED_ALIAS.format(name=name), position)
+        anchor = self.anchors[name]
+        if anchor is None:
+            raise YamlSyntaxError(messages.YAML_RECURSIVE_ALIAS.format(name=name), position)
+        if self._expects_key():
+            raise YamlSyntaxError(messages.YAML_COMPLEX_KEY, position)
+        if len(self.stack) + anchor.height > LIMITS.yaml_depth:
+            raise YamlSyntaxError(messages.YAML_TOO_DEEP.format(limit=LIMITS.yaml_depth), position)
+        self.aliased = True
+        self._count(anchor.size, position)
+        self.located.values[self._child_path()] = position
+        self._place(copy.deepcopy(anchor.value), anchor.height)
+
+
+# --- plain values: YAML 1.2 core schema, checked against YAML 1.1 ------------------------------------
+
+_NULL = re.compile(r"~|null|Null|NULL|")
+_BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
+_INT10 = re.compile(r"[-+]?[0-9]+")
+_INT8 = re.compile(r"0o[0-7]+")
+_INT16 = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
+_NAN = re.compile(r"\.(?:nan|NaN|NAN)")
+_NUMBERISH = re.compile(r"[-+]?[0-9.][0-9a-fA-FoxXbB_:.eE+\-]*")
+_MAY_BE_TYPED = frozenset("-+.0123456789~nNyYoOtTfF<=")  # first characters of YAML 1.1's and 1.2's typed values
+_RESOLVER = yaml.resolver.Resolver()
+_CONSTRUCTOR = yaml.constructor.SafeConstructor()
+
+
+def _core(text: str) -> Any:
+    """A plain scalar's value by the YAML 1.2 core schema (what editors see)."""
+    if _NULL.fullmatch(text):
+        return None
+    if text in _BOOL:
+        return _BOOL[text]
+    if _INT10.fullmatch(text):
+        return int(text, 10)
+    if _INT8.fullmatch(text):
+        return int(text[2:], 8)
+    if _INT16.fullmatch(text):
+        return int(text[2:], 16)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    if _INF.fullmatch(text):
+        return -math.inf if text.startswith("-") else math.inf
+    if _NAN.fullmatch(text):
+        return math.nan
+    return text
+
+
+def _yaml11(text: str) -> Any:
+    """A plain scalar's value as PyYAML (YAML 1.1) reads it."""
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    if tag in ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"):
+        return text
+    return _CONSTRUCTOR.construct_object(yaml.ScalarNode(tag, text))
+
+
+def _same(a: Any, b: Any) -> bool:
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return bool(a == b)
+
+
+def _resolve(event: yaml.ScalarEvent) -> tuple[Any, str | None]:
+    """The value of a scalar, and a problem when readers would disagree on it."""
+    text = event.value
+    plain = event.implicit[0] and not event.style  # the C parser says '' for plain, Python None
+    if not plain:
+        tag = event.tag if event.tag not in (None, "!") else "tag:yaml.org,2002:str"
+        return _tagged(tag, text, _position(event.start_mark))
+    if text and text[0] not in _MAY_BE_TYPED:
+        return text, None  # text to YAML 1.1 and 1.2 alike (most values: the fast way)
+    if len(text) > LIMITS.number_chars and _NUMBERISH.fullmatch(text):
+        return text, messages.YAML_NUMBER_TOO_LONG.format(length=len(text), limit=LIMITS.number_chars)
+    value = _core(text)
+    try:
+        old = _yaml11(text)
+    except (ValueError, yaml.YAMLError):
+        return value, None  # PyYAML cannot read it at all; the 1.2 reading stands
+    if _same(value, old):
+        return value, None
+    return value, _disagreement(text, old, value)
+
+
+def _tagged(tag: str, text: str, position: Position) -> tuple[Any, str | None]:
+    """A quoted or explicitly tagged scalar: text, unless a core tag asks for a type."""
+    _check_tag(tag, _SCALAR_TAGS, position)
+    if tag == "tag:yaml.org,2002:str":
+        return text, None
+    if len(text) > LIMITS.number_chars:
+        return text, messages.YAML_NUMBER_TOO_LONG.format(length=len(text), limit=LIMITS.number_chars)
+    value = _core(text)
+    wanted = {
+        "tag:yaml.org,2002:int": int,
+        "tag:yaml.org,2002:float": float,
+        "tag:yaml.org,2002:bool": bool,
+        "tag:yaml.org,2002:null": type(None),
+    }[tag]
+    if wanted is float and type(value) is int:
+        value = float(value)
+    if type(value) is not wanted:
+        raise YamlSyntaxError(messages.YAML_BAD_TAGGED.format(text=text, tag=tag.rsplit(":", 1)[-1]), position)
+    return value, None
+
+
+_SCALAR_TAGS = (
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+)
+
+
+def _check_tag(tag: str | None, allowed: tuple[str, ...], position: Position) -> None:
+    if tag is None or tag == "!" or tag in allowed:
+        return
+    raise YamlSyntaxError(messages.YAML_UNSUPPORTED_TAG.format(tag=tag), position)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null (nothing)"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"the number {value!r}"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    return f"a {type(value).__name__}"
+
+
+def _canonical(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return repr(value)
+    return None
+
+
+def _disagreement(text: str, old: Any, new: Any) -> str:
+    """How YAML 1.1 and 1.2 read a plain value differently, and the spellings every reader agrees on."""
+    ways = [c for c in (_canonical(old), _canonical(new)) if c is not None]
+    ways.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+    return messages.YAML_VERSIONS_DISAGREE.format(
+        text=text, old=_describe(old), new=_describe(new), ways=" or ".join(dict.fromkeys(ways))
+    )
 
 
 def format_path(path: Path) -> str:

@@ -38,7 +38,7 @@ import redis
 from redis.exceptions import ResponseError
 
 from tutor import messages
-from tutor.commands import CommandError, spec_for
+from tutor.commands import CommandError, reply_options, spec_for
 from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
 from tutor.replies import error_record, py_repr, reply_record, to_json
@@ -188,12 +188,8 @@ def parse(client: redis.Redis, argv: Sequence[str], raw: Any) -> Any:
     callback = callback or callbacks.get(name)
     if callback is None:
         return raw
-    upper = [a.upper() for a in argv]
-    options: dict[str, bool] = {"withscores": True} if "WITHSCORES" in upper[1:] else {}
-    if name == "XPENDING" and len(argv) > 3:
-        options = {"parse_detail": True}  # r.xpending_range() passes it
-    if name in ("XCLAIM", "XAUTOCLAIM") and "JUSTID" in upper[5:]:
-        options = {"parse_justid": True}  # r.xclaim(..., justid=True) and r.xautoclaim(..., justid=True)
+    # The options redis-py's own methods pass (withscores, parse_detail, parse_justid): a fact about redis-py.
+    options = reply_options(argv)
     try:
         return callback(raw, **options)
     except Exception:  # a callback that needs options only the redis-py method knows: the raw reply
