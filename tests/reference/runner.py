@@ -293,6 +293,10 @@ class ReferenceRun:
             status, reply = self._redis_step(number, step, changed)
         elif step.python is not None:
             status, reply = self._python_step(step, changed)
+        elif step.crash is not None:
+            self._crash(step.crash, changed)
+        elif step.restart is not None:
+            self._restart(step.restart)
         self._settle("unblocked", events, changed, [])
         if status == "ok" and reply is not None and step.argv is not None:
             self._deliver(step.argv, reply, events)
@@ -382,6 +386,35 @@ class ReferenceRun:
             self.variables[step.assign] = _Variable(None if isinstance(raw, ResponseError) else value)
             changed.add(step.assign)
         return ("error" if reply["type"] == "error" else "ok"), reply
+
+    def _crash(self, name: str, changed: set[str]) -> None:
+        """A killed process: Redis closes its connections (CLIENT KILL), its subscriptions go with them."""
+        actor = self.actors[name]
+        self.observer.client_kill_filter(_id=str(actor.client_id))
+        if actor.pubsub is not None:
+            actor.pubsub.close()  # its socket closes, as a killed process's does
+        if name in self.blocked:
+            self.blocked.remove(name)
+            if actor.pending is not None:
+                try:
+                    actor.pending.result(timeout=SETTLE_SECONDS)
+                except Exception:  # the killed connection's read fails: that is the crash
+                    pass
+            actor.pending = None
+            if actor.assign:
+                self.variables[actor.assign] = _Variable(None)
+                changed.add(actor.assign)
+        actor.pubsub, actor.channels, actor.patterns, actor.received = None, [], [], []
+        actor.in_multi, actor.queued = False, []
+        if name in self.walk.processes:
+            self.memory[name] = {key: initial_value(v) for key, v in self.walk.processes[name].items()}
+
+    def _restart(self, name: str) -> None:
+        """A new process: a new connection."""
+        actor = self.actors[name]
+        actor.client.close()
+        actor.client = redis.Redis.from_url(url=self.url, decode_responses=True, single_connection_client=True)
+        actor.client_id = int(actor.client.client_id())
 
     def _subscribe(self, number: int, actor: _Actor, argv: list[str]) -> tuple[str, dict[str, Any]]:
         """(UN|P)SUBSCRIBE through redis-py's PubSub; its confirmations are the reply, one per name."""
