@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis
 
-from tutor.loader import load_file
+from tutor.loader import load_file, load_text
 from tutor.model import StepThrough
 
 from .runner import SCALE, in_lesson_time, reference_run, scaled, timeout_seconds
@@ -139,3 +139,22 @@ def test_a_message_published_to_nobody_reaches_nobody(real_redis: str) -> None:
     assert [s["reply"]["value"] for s in steps[4:6]] == [0, 1]
     assert steps[4]["events"] == {}
     assert [m["data"] for m in steps[5]["events"]["rd1"]["reply"]["value"]] == ["world"]
+
+
+def test_a_crashed_subscribers_connection_is_closed_so_publish_no_longer_counts_it(real_redis: str) -> None:
+    text = """title: t
+step_through:
+  actors: [app, alice]
+  steps:
+    - {actor: alice, action: listen, redis: SUBSCRIBE news}
+    - {actor: app, action: kill, crash: alice}
+    - {actor: app, action: publish, redis: PUBLISH news lost}
+    - {actor: app, action: start, restart: alice}
+    - {actor: alice, action: listen, redis: SUBSCRIBE news}
+    - {actor: app, action: publish, redis: PUBLISH news kept}
+"""
+    loaded = load_text(text, "t.yaml", default_id="t")
+    assert loaded.lesson is not None
+    steps = run(loaded.lesson.step_throughs[0], real_redis)
+    assert [steps[2]["reply"]["value"], steps[5]["reply"]["value"]] == [0, 1]
+    assert steps[2]["subscribed"] == {}
