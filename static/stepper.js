@@ -1,5 +1,6 @@
-// Keyboard stepping (← → Home End) and focus kept across htmx swaps. Without this file every
-// control still works as a plain link or form.
+// Keyboard stepping (← → Home End), focus kept across htmx swaps, and the current step kept in view
+// inside its own scrolling boxes (code, tables, sequence diagram) without moving the page. Without
+// this file every control still works as a plain link or form.
 (function () {
   "use strict";
   function typing(el) {
@@ -12,15 +13,54 @@
     event.preventDefault();
     control.click();
   });
+
+  // Scroll a box (not the page) so that its marked item is in view.
+  function follow(box, item, sideways) {
+    if (!box || !item) return;
+    var b = box.getBoundingClientRect(), r = item.getBoundingClientRect();
+    if (sideways) {
+      box.scrollLeft += r.right - b.right + 8;
+    } else {
+      var head = box.querySelector("thead");
+      var top = head ? head.getBoundingClientRect().height : 0;
+      if (r.top < b.top + top || r.bottom > b.bottom) box.scrollTop += r.top - b.top - top - (b.height - top - r.height) / 2;
+    }
+  }
+  function keepInView(root) {
+    var stepper = root && root.querySelector ? (root.id === "stepper" ? root : root.querySelector("#stepper")) : null;
+    if (!stepper) return;
+    follow(stepper.querySelector("pre.code"), stepper.querySelector("pre.code .line.current"), false);
+    stepper.querySelectorAll("[data-follow]").forEach(function (box) {
+      follow(box, box.querySelector(box.getAttribute("data-follow")), false);
+    });
+    stepper.querySelectorAll("[data-follow-x]").forEach(function (box) {
+      var cells = box.querySelectorAll(box.getAttribute("data-follow-x"));
+      if (cells.length) follow(box, cells[cells.length - 1], true);
+    });
+  }
+  // Arriving at a prediction: the question takes the focus (a screen reader reads it) without a jump.
+  function focusPrediction() {
+    var question = document.querySelector("#stepper form.prediction");
+    if (!question || question.contains(document.activeElement)) return false;
+    question.focus({ preventScroll: true });
+    var r = question.getBoundingClientRect();
+    if (r.top < 0 || r.top > window.innerHeight - 80) question.scrollIntoView({ block: "nearest" });
+    return true;
+  }
+
   var focusedId = null;
   document.addEventListener("htmx:beforeSwap", function () {
     var active = document.activeElement;
     focusedId = active && active.id && active.closest("#stepper") ? active.id : null;
   });
-  document.addEventListener("htmx:afterSettle", function () {
+  document.addEventListener("htmx:afterSettle", function (event) {
+    keepInView(document);
+    if (focusPrediction()) { focusedId = null; return; }
     if (!focusedId) return;
     var again = document.getElementById(focusedId);
     if (again) again.focus();
     focusedId = null;
   });
+  function ready() { keepInView(document); focusPrediction(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
 })();

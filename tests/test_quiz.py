@@ -303,9 +303,12 @@ def test_page_lists_every_quiz_grouped_by_mode_with_the_rule(qclient: FlaskClien
     assert "4 questions left" in text
     assert "each wrong try before the right one takes 0.25 off" in text.lower()
     html = response.get_data(as_text=True)
-    assert html.count("<fieldset") == 4 and html.count("<legend") == 4
+    # question 3 is a prediction about step 3, which this new learner has not reached: not shown yet
+    assert html.count("<fieldset") == 3 and html.count("<legend") == 3
+    assert "What does LPUSH reply at step 3?" not in html
+    assert "A prediction about step 3: it opens at step 2 of the step-through" in text_of(response)
     assert 'type="checkbox"' in html and "Select all that apply." in html
-    assert html.count('type="radio"') == 4 + 3 + 2
+    assert html.count('type="radio"') == 4 + 2
 
 
 def test_wrong_then_right_shows_verdict_feedback_explanation_attempts_points(qapp: Flask) -> None:
@@ -340,21 +343,54 @@ def test_retry_after_right_keeps_the_first_right_points(qapp: Flask) -> None:
     assert "(kept from your first right answer)" in text_of(client.get(QUIZ_URL))
 
 
-def test_hint_is_recorded_shown_with_the_table_and_lowers_the_points(qapp: Flask) -> None:
+def test_hint_is_recorded_says_where_to_look_not_what_is_there_and_lowers_the_points(qapp: Flask) -> None:
     client = qapp.test_client()
     token = csrf_from(client)
     assert show_hint(client, token).status_code == 303
     who = learner_of(client)
     assert store_of(qapp).hints(who, LESSON_ID) == {(WALK_QUIZ, 1)}
     html = client.get(QUIZ_URL).get_data(as_text=True)
-    assert "Look at row 1 of the execution table." in html
-    assert f'href="{STEP_URL}?step=1">Open the step-through at step 1</a>' in html
-    table = html[html.index('id="q-step-through-main-1-table-title"') :]
-    assert "LPUSH queue a" in table[: table.index("</table>")]
-    assert "[&#39;a&#39;]" in table[: table.index("</table>")]
+    hint = html[html.index('id="q-step-through-main-1-hint"') :]
+    hint = hint[: hint.index("</div>")]
+    assert "Look at row 1 of the execution table." in hint
+    assert "Where to look: the execution table, row 1, column State of &#39;queue&#39;." in hint
+    assert f'href="{STEP_URL}?step=1">Open the step-through at step 1</a>' in hint
+    assert "<table" not in html and "[&#39;a&#39;]" not in hint  # where, never what: no value, no table
     answer(client, token, [0])
     assert states(qapp, who)[WALK_QUIZ][0].points == 0.75
     assert store_of(qapp).answers(who, LESSON_ID)[0].hinted
+
+
+def test_a_prediction_is_refused_in_the_quiz_until_its_step_has_run(qapp: Flask) -> None:
+    client = qapp.test_client()
+    token = csrf_from(client, f"{STEP_URL}?step=1")
+    for action in ("answer", "hint"):
+        data = {"csrf": token, "quiz": WALK_QUIZ, "question": "3", "place": "quiz", "choice": "0"}
+        refused = client.post(f"/lessons/{LESSON_ID}/quiz/{action}", data=data)
+        assert refused.status_code == 403
+        assert "question 3 is a prediction about step 3" in refused.get_data(as_text=True)
+    # the prediction form itself is only for a learner standing at step 2, where it is asked
+    early = client.post(
+        f"/lessons/{LESSON_ID}/quiz/predict", data={"csrf": token, "quiz": WALK_QUIZ, "question": "3", "choice": "0"}
+    )
+    assert early.status_code == 403
+    assert store_of(qapp).all_answers() == [] and store_of(qapp).hints(learner_of(client), LESSON_ID) == set()
+    assert "What does LPUSH reply at step 3?" not in client.get(STEP_URL).get_data(as_text=True)
+    client.get(f"{STEP_URL}?step=3")  # jumped there with the slider: step 3 has run, the prediction opens
+    assert answer(client, token, [0], question=3).status_code == 303
+    assert "What does LPUSH reply at step 3?" in client.get(QUIZ_URL).get_data(as_text=True)
+    assert states(qapp, learner_of(client))[WALK_QUIZ][2].right
+
+
+def test_choices_that_are_step_numbers_keep_their_order_for_every_learner() -> None:
+    from tutor.model import Choice, Question
+    from tutor.quiz_views import shown_order
+
+    steps = Question("When?", tuple(Choice(f"Step {n}") for n in (3, 1, 4, 2)), (), 1)
+    words = Question("What?", tuple(Choice(t) for t in ("a", "b", "c", "d", "e")), (), 2)
+    orders = {tuple(shown_order(steps, f"learner-{i}", "l", "q")) for i in range(20)}
+    assert orders == {(1, 3, 0, 2)}  # Step 1, Step 2, Step 3, Step 4
+    assert len({tuple(shown_order(words, f"learner-{i}", "l", "q")) for i in range(20)}) > 1  # still shuffled
 
 
 def test_multiple_choice_needs_all_correct_choices(qapp: Flask) -> None:
@@ -400,11 +436,11 @@ def test_the_mode_pages_show_their_own_quiz(qapp: Flask) -> None:
     perf = client.get(f"/lessons/{LESSON_ID}/performance").get_data(as_text=True)
     assert 'id="q-performance-1"' in perf and 'id="q-step-through-main-1"' not in perf
     assert 'value="mode"' in perf
-    # the hint's table sits beside the question only on the quiz page; the link is everywhere
+    # the hint says where to look on every page that shows the question
     token = csrf_from(client, STEP_URL)
     show_hint(client, token)
     walk = client.get(STEP_URL).get_data(as_text=True)
-    assert "Open the step-through at step 1" in walk and "q-step-through-main-1-table" not in walk
+    assert "Open the step-through at step 1" in walk and "Where to look: the execution table, row 1" in walk
     response = answer(client, token, [0], quiz_name="performance", place="mode")
     assert response.headers["Location"].endswith(f"/lessons/{LESSON_ID}/performance#q-performance-1")
 

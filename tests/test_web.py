@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import gzip
 import html
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -13,11 +15,13 @@ from flask.testing import FlaskClient
 from markupsafe import escape
 
 from tutor import create_app
+from tutor.catalog import Catalog
+from tutor.inline import inline
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 STEPPER = "/lessons/redis-broker/step-through"
-FRAGMENT_LIMIT = 16 * 1024
+FRAGMENT_LIMIT = 8 * 1024  # as sent: gzip, which every browser accepts
 
 BROKEN = """\
 title: A broken lesson
@@ -137,16 +141,18 @@ def test_step_0_runs_nothing(client: FlaskClient) -> None:
 @pytest.mark.parametrize("step", [0, 1, 2, 3, 4, 5])
 def test_a_step_click_from_htmx_gets_a_small_fragment(client: FlaskClient, step: int) -> None:
     get_step(client, step)  # answer any prediction first, as the learner would
-    response = client.get(f"{STEPPER}?step={step}", headers={"HX-Request": "true"})
+    headers = {"HX-Request": "true", "Accept-Encoding": "gzip, deflate, br"}
+    response = client.get(f"{STEPPER}?step={step}", headers=headers)
     assert response.status_code == 200
-    body = response.get_data(as_text=True)
-    size = len(response.get_data())
-    print(f"fragment at step {step}: {size} bytes")
+    assert response.headers["Content-Encoding"] == "gzip"
+    sent = len(response.get_data())
+    body = gzip.decompress(response.get_data()).decode()
+    print(f"fragment at step {step}: {sent} bytes sent, {len(body)} bytes unpacked")
     assert "<html" not in body
     assert body.startswith('<div id="stepper"')
     assert position(body) == f"Step {step} of 5"
     assert "HX-Request" in response.headers["Vary"]
-    assert size < FRAGMENT_LIMIT, f"the step {step} fragment is {size} bytes"
+    assert sent < FRAGMENT_LIMIT, f"the step {step} fragment is {sent} bytes as sent"
 
 
 def test_a_full_page_also_varies_on_hx_request(client: FlaskClient) -> None:
@@ -160,11 +166,23 @@ def test_an_htmx_history_restore_gets_the_whole_page(client: FlaskClient) -> Non
     assert "<html" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("bad", ["abc", "99", "6", "-1", "1.5", ""])
+@pytest.mark.parametrize("bad", ["abc", "-1", "1.5", ""])
 def test_a_bad_step_is_a_400_that_says_what_is_allowed(client: FlaskClient, bad: str) -> None:
     response = client.get(STEPPER, query_string={"step": bad})
     assert response.status_code == 400
     assert "step must be a whole number between 0 and 5" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("beyond", ["6", "99", "999999"])
+def test_a_step_past_the_end_lands_on_the_last_step(client: FlaskClient, beyond: str) -> None:
+    response = client.get(STEPPER, query_string={"step": beyond})
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"{STEPPER}?step=5"
+    assert position(client.get(response.headers["Location"]).get_data(as_text=True)) == "Step 5 of 5"
+    swapped = client.get(STEPPER, query_string={"step": beyond}, headers={"HX-Request": "true"})
+    assert swapped.status_code == 200
+    assert position(swapped.get_data(as_text=True)) == "Step 5 of 5"
+    assert swapped.headers["HX-Push-Url"] == f"{STEPPER}?step=5"  # the address bar says where it landed
 
 
 @pytest.mark.parametrize("bad", ["²", "9" * 5000])
@@ -297,7 +315,9 @@ def test_performance_page_marks_the_bottleneck_stage_with_an_icon_and_a_word(
 
 
 def test_a_key_moment_appears_beside_the_step_it_explains(client: FlaskClient) -> None:
-    at_four = client.get("/lessons/redis-broker/step-through?step=4").get_data(as_text=True)
+    held = client.get("/lessons/redis-broker/step-through?step=4").get_data(as_text=True)
+    assert "Why does the consumer block at step 4?" not in held  # not while it asks what step 5 does
+    at_four = get_step(client, 4)
     at_three = client.get("/lessons/redis-broker/step-through?step=3").get_data(as_text=True)
     beside = 'class="moment-now"'
     assert beside in at_four and "Key moment: Why does the consumer block at step 4?" in at_four
@@ -310,3 +330,110 @@ def test_a_long_celery_message_can_be_read_whole_with_its_body_decoded(client: F
     assert '<details class="whole"><summary>Whole command</summary>' in html
     assert '"task": "app.long_task"' in text  # the JSON, indented, one field a line
     assert '# body, base64-decoded: [[], {}, {"callbacks": null' in text
+
+
+# --- issue 9: nothing ahead of the learner, small things -----------------------------------------------
+
+
+def _walks() -> list[tuple[str, str, object]]:
+    lessons, _ = Catalog(LESSONS).state()
+    return [
+        (lesson.id, f"/lessons/{lesson.id}/step-through" + ("" if i == 0 else f"/{walk.slug}"), walk)
+        for lesson in lessons
+        for i, walk in enumerate(lesson.step_throughs)
+    ]
+
+
+def _shown(page: str, text: str) -> bool:
+    return str(inline(text)) in page
+
+
+@pytest.mark.parametrize(("lesson_id", "url", "walk"), _walks(), ids=[u for _, u, _ in _walks()])
+def test_no_key_moment_note_or_prediction_is_shown_or_answerable_before_its_step(
+    app: Flask, lesson_id: str, url: str, walk: Any
+) -> None:
+    client = app.test_client()  # a new learner, stepping forward with Next and never predicting
+    count = len(walk.steps)
+    predictions = [q for q in walk.quiz if q.ask_before_step]
+    quiz_name = f"step-through:{walk.slug}"
+    for step in range(count + 1):
+        page = client.get(f"{url}?step={step}").get_data(as_text=True)
+        assert position(page) == f"Step {step} of {count}"
+        held = any(q.ask_before_step == step + 1 for q in predictions)  # its moments wait for the answer
+        for moment in walk.key_moments:
+            due = max(moment.steps, default=0)
+            assert _shown(page, moment.answer) == (due < step or (due == step and not held)), (
+                f"step {step}: key moment {moment.question!r} (steps {list(moment.steps)}) "
+                + ("is shown before its steps ran" if due > step else "is missing after its steps ran")
+            )
+        if walk.exit_note:
+            assert _shown(page, walk.exit_note) == (step == count), f"step {step}: the exit note"
+        if walk.transcript:
+            assert _shown(page, walk.transcript.strip()) == (step == count), f"step {step}: the transcript"
+        quiz_page = client.get(f"/lessons/{lesson_id}/quiz").get_data(as_text=True)
+        token = hidden(page, "csrf")
+        for question in predictions:
+            asked_here = step == question.ask_before_step - 1
+            if step < question.ask_before_step:
+                # only the prediction form in place of Next may show it, and only at the step before
+                assert page.count(str(inline(question.prompt))) == (1 if asked_here else 0), f"step {step}"
+                assert not _shown(quiz_page, question.prompt), f"step {step}: the quiz page shows the prediction"
+                data = {"csrf": token, "quiz": quiz_name, "question": str(question.number), "place": "quiz"}
+                data["choice"] = [str(i) for i in sorted(question.correct)]
+                refused = client.post(f"/lessons/{lesson_id}/quiz/answer", data=data)
+                assert refused.status_code == 403, f"step {step}: the quiz took an answer to a later prediction"
+                assert f"prediction about step {question.ask_before_step}" in refused.get_data(as_text=True)
+            else:
+                assert _shown(quiz_page, question.prompt), f"step {step}: the prediction is still locked"
+    assert not any(
+        a.question in {q.number for q in predictions} for a in app.extensions["tutor.progress"].all_answers()
+    ), "a refused answer was recorded"
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served_locally(client: FlaskClient) -> None:
+    page = client.get("/").get_data(as_text=True)
+    match = re.search(r'<link rel="icon" href="([^"]+)"', page)
+    assert match and match.group(1) == "/static/favicon.svg"
+    with client.get(match.group(1)) as icon:
+        assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+        assert b"<svg" in icon.get_data()
+
+
+def test_the_controls_have_first_and_no_reset_that_repeats_it(client: FlaskClient) -> None:
+    page = get_step(client, 3)
+    controls = page[page.index('aria-label="Step controls"') : page.index("</nav>", page.index("Step controls"))]
+    assert 'id="ctl-first"' in controls and f'href="{STEPPER}?step=0"' in controls
+    assert "Reset" not in controls and controls.count(f'href="{STEPPER}?step=0"') == 1
+
+
+def test_headings_name_the_mode_once(client: FlaskClient) -> None:
+    step_page = get_step(client, 1)
+    assert "<h1>Redis as message broker</h1>" in step_page
+    for page in (
+        client.get("/lessons/redis-broker/").get_data(as_text=True),
+        client.get("/lessons/redis-broker/quiz").get_data(as_text=True),
+    ):
+        headings = " ".join(re.findall(r"<h[12][^>]*>(.*?)</h[12]>", page, re.S)) + page
+        assert "Step-by-Step Execution: Redis as message broker - Step-by-Step Execution" not in headings
+        assert "Redis as message broker - Step-by-Step Execution</span>" not in page
+    assert "Step-by-Step Execution: Redis as message broker</h2>" in client.get("/lessons/redis-broker/quiz").get_data(
+        as_text=True
+    )
+
+
+def test_step_5_of_the_broker_walk_marks_no_line_of_step_1(client: FlaskClient) -> None:
+    page = get_step(client, 5)
+    assert 'class="line current"' not in page  # the push of 'world' is not in the sample
+    assert "Step 5 runs no line of this code." in page
+    assert 'class="line current" id="line-7"' in get_step(client, 1)
+
+
+def test_jumping_past_a_prediction_opens_it_in_the_quiz_section_in_the_same_swap(client: FlaskClient) -> None:
+    prompt = "If the producer pushes another message after step 4, what happens to the consumer?"
+    client.get(f"{STEPPER}?step=3")
+    at_three = client.get(f"{STEPPER}?step=3", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert 'hx-swap-oob="true"' not in at_three  # nothing opened: the quiz section is left alone
+    last = client.get(f"{STEPPER}?step=5", headers={"HX-Request": "true"}).get_data(as_text=True)
+    section = last[last.index('<section class="quiz-section"') :]
+    assert 'hx-swap-oob="true"' in section[: section.index(">")]
+    assert str(escape(prompt)) in section  # answerable now: step 5 has run

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from tutor import engine
+from tutor import tracecache
 from tutor.views import get_lesson, get_walk
 from tutor.web import backend
 
@@ -17,4 +17,4 @@ def trace(lesson_id: str) -> ResponseReturnValue:
     """The whole trace of a step-through (?walkthrough=slug for another than the first)."""
     lesson = get_lesson(lesson_id)
     walk = get_walk(lesson, request.args.get("walkthrough"))
-    return jsonify(engine.run(walk, backend(), lesson.id))
+    return jsonify(tracecache.trace(walk, backend(), lesson.id))

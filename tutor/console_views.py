@@ -16,7 +16,7 @@ from flask import Blueprint, Flask, current_app, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
 
-from tutor import engine, learner, messages, ownrun, quiz_views, runstore, views
+from tutor import engine, learner, messages, ownrun, quiz_views, runstore, tracecache, views
 from tutor.cli_help import help_text
 from tutor.commands import CommandError, parse_cli
 from tutor.guard import LimitExceeded, RunGuard, RunLimits, check_stated_sizes
@@ -62,7 +62,7 @@ def own_run(
     """The trace the page shows at `step` (the learner's run if they have one) and the console's context."""
     entries = saved(lesson, walk, who) if entries is None else entries
     ttl = current_app.config.get("TUTOR_RUN_KEY_TTL")
-    lesson_trace = engine.run(walk, backend(), lesson.id, upto=step, key_ttl=ttl)
+    lesson_trace = tracecache.trace(walk, backend(), lesson.id, upto=step, key_ttl=ttl)  # one run per version
     if not entries:
         return lesson_trace, _console(lesson, walk, step, [], lesson_trace, lesson_trace)
     active = ownrun.upto(entries, step)

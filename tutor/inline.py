@@ -8,6 +8,7 @@ registers `inline` as a Jinja filter.
 
 from __future__ import annotations
 
+import functools
 import re
 
 from markupsafe import Markup, escape
@@ -23,7 +24,12 @@ def inline(text: object) -> Markup:
         return Markup("")
     if isinstance(text, Markup):
         return text
-    value = str(text)
+    return _inline(str(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _inline(value: str) -> Markup:
+    """The markup of one text, kept: the same prompts and choices are shown on every page view."""
     parts: list[Markup] = []
     at = 0
     for match in _CODE.finditer(value):

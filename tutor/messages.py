@@ -281,6 +281,17 @@ CORRECTION_SOURCE_NO_LINK = (
     "the official documentation page, and the experiment with its figures if you measured it"
 )
 
+# the step view (tutor/stepper.py, tutor/quiz_views.py)
+STEP_HELD = "Next is held: predict what step {step} does, or skip the prediction, and step {step} runs."
+PREDICTION_LOCKED = (
+    "question {question} is a prediction about step {step}: answer it in the step-through at step {before}, "
+    "or here once step {step} has run"
+)
+HINT_WHERE_KEY = "Where to look: the execution table, row {step}, column State of '{key}'."
+HINT_WHERE_REPLY = "Where to look: the execution table, row {step}, column Result."
+HINT_WHERE_VARIABLE = "Where to look: the variable tracker, row {name}, column After step {step}."
+HINT_WHERE_ROW = "Where to look: the execution table, row {step}."
+
 # your own run: the console, crashes, limits (tutor/ownrun.py, tutor/guard.py, tutor/console_views.py)
 FAULT_WITH_COMMAND = "a crash: or restart: step does only that: no redis:, python: or second crash:/restart:"
 ACTOR_CRASHED = "{actor}'s process was killed (crash at step {since}) and has no connection; restart {actor} first"

@@ -7,6 +7,7 @@ one statement and one commit, and no read keeps a snapshot open across the reque
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from collections.abc import Iterator
@@ -14,7 +15,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine, case, delete, insert, select, union
+from sqlalchemy import Connection, Engine, bindparam, case, delete, insert, select, union
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tutor import db
@@ -80,24 +81,17 @@ class SqlStore:
     def record_step(self, learner: str, lesson: str, walkthrough: str, step: int) -> None:
         """Remember the step shown and the furthest reached, in one upsert."""
         with self._tx() as connection:
-            statement = self._insert(connection)(db.steps).values(
-                learner=learner,
-                lesson=lesson,
-                walkthrough=walkthrough,
-                current=step,
-                furthest=step,
-                updated=time.time(),
-            )
-            new = statement.excluded
-            statement = statement.on_conflict_do_update(
-                index_elements=["learner", "lesson", "walkthrough"],
-                set_={
-                    "current": new.current,
-                    "furthest": case((new.furthest > db.steps.c.furthest, new.furthest), else_=db.steps.c.furthest),
-                    "updated": new.updated,
+            connection.execute(
+                _step_upsert(connection.dialect.name),
+                {
+                    "learner": learner,
+                    "lesson": lesson,
+                    "walkthrough": walkthrough,
+                    "current": step,
+                    "furthest": step,
+                    "updated": time.time(),
                 },
             )
-            connection.execute(statement)
 
     def steps(self, learner: str, lesson: str) -> dict[str, StepProgress]:
         """Every step-through of the lesson the learner opened, by slug."""
@@ -150,8 +144,10 @@ class SqlStore:
         return [_answer(tuple(row)) for row in rows]
 
     def answers(self, learner: str, lesson: str) -> list[Answer]:
-        """A learner's answers in one lesson, oldest first."""
-        return self._answers(db.answers.c.learner == learner, db.answers.c.lesson == lesson)
+        """A learner's answers in one lesson, oldest first (read on every click of a walk with predictions)."""
+        with self._tx() as connection:
+            rows = connection.execute(_learner_answers(), {"learner": learner, "lesson": lesson}).all()
+        return [_answer(tuple(row)) for row in rows]
 
     def all_answers(self, lesson: str | None = None) -> list[Answer]:
         """Every learner's answers (in one lesson, or all), oldest first."""
@@ -180,3 +176,29 @@ class SqlStore:
 def _answer(row: tuple[Any, ...]) -> Answer:
     learner, lesson, quiz, question, choices, correct, hinted, at = row
     return Answer(learner, lesson, quiz, question, tuple(json.loads(choices)), bool(correct), bool(hinted), at)
+
+
+@functools.cache
+def _step_upsert(dialect: str) -> Any:
+    """The step upsert of a click, built once per dialect: building it cost more than running it."""
+    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(db.steps)
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["learner", "lesson", "walkthrough"],
+        set_={
+            "current": new.current,
+            "furthest": case((new.furthest > db.steps.c.furthest, new.furthest), else_=db.steps.c.furthest),
+            "updated": new.updated,
+        },
+    )
+
+
+@functools.cache
+def _learner_answers() -> Any:
+    """A learner's answers in one lesson, the query built once (as the step upsert)."""
+    t = db.answers.c
+    return (
+        select(t.learner, t.lesson, t.quiz, t.question, t.choices, t.correct, t.hinted, t.at)
+        .where(t.learner == bindparam("learner"), t.lesson == bindparam("lesson"))
+        .order_by(t.at, t.id)
+    )

@@ -9,6 +9,7 @@ learner's progress.
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, replace
 from typing import Any
@@ -16,12 +17,11 @@ from typing import Any
 from flask import Blueprint, Flask, Response, make_response, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from tutor import engine, learner, messages, progress, quiz
+from tutor import learner, messages, progress, quiz
 from tutor.model import Lesson, Question, StepThrough
 from tutor.quiz import Hold, QuestionState, Score
 from tutor.records import Answer
-from tutor.render import result_text
-from tutor.web import backend, catalog, fail, is_fragment_request, render, step_url
+from tutor.web import catalog, fail, is_fragment_request, render, step_url
 
 bp = Blueprint("quiz", __name__)
 
@@ -37,6 +37,7 @@ def init_app(app: Flask) -> None:
         skipped_text=messages.QUIZ_SKIPPED,
     )
     app.jinja_env.filters["quiz_points"] = quiz.format_points
+    app.jinja_env.filters["mode_title"] = mode_title
 
 
 # --- what templates get ----------------------------------------------------------------------
@@ -55,7 +56,9 @@ class QuestionView:
     section_id: str
     place: str
     hint_url: str | None = None
-    hint_table: dict[str, Any] | None = None
+    where: str | None = None
+    locked: str | None = None
+    open_url: str | None = None
     notice: str | None = None
     focus: str | None = None
 
@@ -97,7 +100,15 @@ def _title(lesson: Lesson, name: str) -> str:
     if name == quiz.PERFORMANCE and lesson.performance:
         return f"Performance & Optimization: {lesson.performance.scenario}"
     walk = lesson.step_through(name.removeprefix(quiz.STEP_THROUGH))
-    return f"Step-by-Step Execution: {walk.title}" if walk else name
+    return f"Step-by-Step Execution: {mode_title(walk.title)}" if walk else name
+
+
+_MODE_SUFFIX = re.compile(r"\s*[-–—:]\s*step-by-step execution\s*$", re.IGNORECASE)
+
+
+def mode_title(title: str) -> str:
+    """A step-through's title without a trailing "- Step-by-Step Execution": pages name the mode already."""
+    return _MODE_SUFFIX.sub("", title) or title
 
 
 def _walk_for(lesson: Lesson, name: str, question: Question) -> StepThrough | None:
@@ -108,22 +119,18 @@ def _walk_for(lesson: Lesson, name: str, question: Question) -> StepThrough | No
     return lesson.step_through(wanted)
 
 
-def _hint_table(lesson: Lesson, walk: StepThrough, step: int) -> dict[str, Any]:
-    """The execution table up to `step`, run now in a run of its own, for beside the question."""
-    trace = engine.run(walk, backend(), lesson.id, upto=step)
-    rows = [
-        {
-            "step": row["step"],
-            "actor": row["actor"],
-            "action": row["action"],
-            "command": row["command"]["cli"] if row["command"] else (row.get("python") or "N/A"),
-            "result": result_text(row),
-            "state": [row["state"][key]["py"] for key in trace["watch"] if key in row["state"]],
-            "variables": [row["variables"][name]["py"] for name in trace["variables"] if name in row["variables"]],
-        }
-        for row in trace["steps"]
-    ]
-    return {"step": step, "walk": walk, "watch": trace["watch"], "variables": trace["variables"], "rows": rows}
+def where_to_look(question: Question) -> str | None:
+    """Where a hint sends the learner (row and column), never the value that is there."""
+    source = question.answer_from
+    if source is not None:
+        if source.key:
+            return messages.HINT_WHERE_KEY.format(step=source.step, key=source.key)
+        if source.variable:
+            return messages.HINT_WHERE_VARIABLE.format(step=source.step, name=source.variable)
+        return messages.HINT_WHERE_REPLY.format(step=source.step)
+    if question.hint_step:
+        return messages.HINT_WHERE_ROW.format(step=question.hint_step)
+    return None
 
 
 def _states(lesson: Lesson, who: str | None) -> dict[str, list[QuestionState]]:
@@ -142,38 +149,82 @@ def _overall(states: dict[str, list[QuestionState]]) -> Score | None:
 def _views(lesson: Lesson, who: str | None, names: list[str], place: str) -> tuple[list[SectionView], Score | None]:
     """The sections for these quizzes, and the topic score."""
     states = _states(lesson, who)
+    reached = _reached(lesson, who)
     quizzes = dict(lesson.quizzes())
     sections = []
     for name in names:
         questions = [
-            _question_view(lesson, name, question, state, who, place)
+            _question_view(lesson, name, question, state, who, place, reached)
             for question, state in zip(quizzes[name], states[name], strict=True)
         ]
         sections.append(SectionView(name, _title(lesson, name), _section_id(name), quiz.score(states[name]), questions))
     return sections, _overall(states)
 
 
+def _reached(lesson: Lesson, who: str | None) -> dict[str, int]:
+    """The furthest step this learner reached in each step-through of the lesson (one store read)."""
+    if who is None:
+        return {}
+    return {slug: saved.furthest for slug, saved in progress.store().steps(who, lesson.id).items()}
+
+
+def _lock(lesson: Lesson, name: str, question: Question, reached: dict[str, int]) -> tuple[str | None, str | None]:
+    """Why a prediction cannot be answered yet (its step has not run for this learner), and where it is asked.
+
+    A prediction asks what step N will do; answered in the quiz before step N runs, it would only
+    be a guess the step-through then gives away, so it opens at step N (or at N-1, in place of Next).
+    """
+    step = question.ask_before_step
+    walk = lesson.step_through(name.removeprefix(quiz.STEP_THROUGH)) if name.startswith(quiz.STEP_THROUGH) else None
+    if not step or walk is None or reached.get(walk.slug, 0) >= step:
+        return None, None
+    message = messages.PREDICTION_LOCKED.format(question=question.number, step=step, before=step - 1)
+    return message, step_url(lesson, walk, step - 1)
+
+
 def _question_view(
-    lesson: Lesson, name: str, question: Question, state: QuestionState, who: str | None, place: str
+    lesson: Lesson,
+    name: str,
+    question: Question,
+    state: QuestionState,
+    who: str | None,
+    place: str,
+    reached: dict[str, int],
 ) -> QuestionView:
     walk = _walk_for(lesson, name, question)
-    hint_url = table = None
+    hint_url = None
     if walk is not None and question.hint_step and question.hint_step <= len(walk.steps):
         hint_url = step_url(lesson, walk, question.hint_step)
-        if place == "quiz" and state.hinted:
-            table = _hint_table(lesson, walk, question.hint_step)
+    locked, open_url = _lock(lesson, name, question, reached)
     return QuestionView(
         lesson_id=lesson.id,
         quiz=name,
         question=question,
         state=state,
-        order=quiz.choice_order(who or "", lesson.id, name, question.number, len(question.choices)),
+        order=shown_order(question, who or "", lesson.id, name),
         dom_id=_question_id(name, question.number),
         section_id=_section_id(name),
         place=place,
         hint_url=hint_url,
-        hint_table=table,
+        where=where_to_look(question),
+        locked=locked,
+        open_url=open_url,
     )
+
+
+_STEP_CHOICE = re.compile(r"\s*steps?\s+(\d+)\s*", re.IGNORECASE)
+
+
+def shown_order(question: Question, who: str, lesson_id: str, name: str) -> list[int]:
+    """The choices in this learner's shuffled order, except that step numbers stay in step order.
+
+    "Step 4, Step 1, Step 3" asks the learner to sort before they can think; shuffled or not, the
+    right answer's place gives nothing away when the choices are a sequence.
+    """
+    numbers = [_STEP_CHOICE.fullmatch(c.text) for c in question.choices]
+    if all(numbers):
+        return sorted(range(len(question.choices)), key=lambda i: int(numbers[i].group(1)))  # type: ignore[union-attr]
+    return quiz.choice_order(who, lesson_id, name, question.number, len(question.choices))
 
 
 def quiz_section(lesson: Lesson, name: str) -> dict[str, Any] | None:
@@ -247,7 +298,10 @@ def _back(form: _Form, **extra: Any) -> ResponseReturnValue:
     if is_fragment_request():
         states = _states(form.lesson, form.learner)
         state = states[form.quiz][form.question.number - 1]
-        view = replace(_question_view(form.lesson, form.quiz, form.question, state, form.learner, form.place), **extra)
+        view = _question_view(
+            form.lesson, form.quiz, form.question, state, form.learner, form.place, _reached(form.lesson, form.learner)
+        )
+        view = replace(view, **extra)
         return render(
             None,
             "_quiz.html",
@@ -272,6 +326,7 @@ def _page_url(form: _Form) -> str:
 def answer(lesson_id: str) -> ResponseReturnValue:
     """Grade and record one attempt; retries are welcome, the first right one sets the points."""
     form = _form(lesson_id)
+    _refuse_locked(form)
     try:
         chosen = quiz.parse_choices(form.question, request.form.getlist("choice"))
     except quiz.NoChoice as error:
@@ -282,6 +337,13 @@ def answer(lesson_id: str) -> ResponseReturnValue:
         fail(400, str(error))
     _record(form, chosen, correct=quiz.grade(form.question, chosen))
     return _back(form, focus="result")
+
+
+def _refuse_locked(form: _Form) -> None:
+    """A prediction whose step this learner has not reached cannot be answered (or hinted) in the quiz."""
+    locked, _ = _lock(form.lesson, form.quiz, form.question, _reached(form.lesson, form.learner))
+    if locked:
+        fail(403, locked)
 
 
 def _record(form: _Form, chosen: tuple[int, ...], correct: bool) -> None:
@@ -306,6 +368,7 @@ def _record(form: _Form, chosen: tuple[int, ...], correct: bool) -> None:
 def hint(lesson_id: str) -> ResponseReturnValue:
     """Reveal a question's hint, and remember that it was used (it costs 0.25 of a later right answer)."""
     form = _form(lesson_id)
+    _refuse_locked(form)
     if not (form.question.hint or form.question.hint_step):
         fail(400, messages.LEARNER_BAD_FORM.format(what=messages.LEARNER_NO_HINT))
     progress.store().record_hint(form.learner, form.lesson.id, form.quiz, form.question.number)
@@ -332,6 +395,8 @@ def predict(lesson_id: str) -> ResponseReturnValue:
             chosen = quiz.parse_choices(form.question, request.form.getlist("choice"))
         except quiz.FormError as error:
             fail(400, str(error))
+    if _reached(form.lesson, form.learner).get(walk.slug, 0) < step - 1:
+        fail(403, messages.PREDICTION_LOCKED.format(question=form.question.number, step=step, before=step - 1))
     answers = progress.store().answers(form.learner, form.lesson.id)
     if form.question.number not in quiz.decided_numbers(answers, form.quiz):
         _record(form, chosen, correct=bool(chosen) and quiz.grade(form.question, chosen))
@@ -421,7 +486,7 @@ def predictions(lesson: Lesson, walk: StepThrough, who: str, requested: int) -> 
             lesson_id=lesson.id,
             quiz=name,
             question=q,
-            order=quiz.choice_order(who, lesson.id, name, q.number, len(q.choices)),
+            order=shown_order(q, who, lesson.id, name),
             step=held.step + 1,
             dom_id=f"predict-{_dom(name)}-{q.number}",
         )

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tutor.model import Lesson, StepThrough
+from tutor import messages
+from tutor.model import KeyMoment, Lesson, StepThrough
 from tutor.render import code_lines, lanes, result_text, tracker_rows
+from tutor.stateview import actor_views, key_views, printable, variable_views
 
 
 def stepper_context(
@@ -16,15 +18,25 @@ def stepper_context(
     step: int,
     base_url: str,
     url: Callable[[int], str],
+    held_for: int | None = None,
 ) -> dict[str, Any]:
-    """The template context of the step-through page (and of its htmx fragment)."""
+    """The template context of the step-through page (and of its htmx fragment).
+
+    `held_for` is the step a pending prediction asks about: Next waits for it, and the live
+    region says so.
+    """
     count = len(walk.steps)
     current = trace["steps"][step - 1] if step else None
+    point = current or trace["start"]
+    before = (trace["steps"][step - 2] if step > 1 else trace["start"]) if step else None
+    # While a prediction holds Next, the moments of this very step wait too: they could answer it.
+    revealed = _revealed(walk, step - 1 if held_for else step)
     moments_by_step: dict[int, list[int]] = {}
-    for index, moment in enumerate(walk.key_moments, 1):
+    for index, moment in revealed:
         for number in moment.steps:
             moments_by_step.setdefault(number, []).append(index)
     sample = walk.sample
+    line = current["line"] if current else None
     return {
         "lesson": lesson,
         "walk": walk,
@@ -37,9 +49,17 @@ def stepper_context(
         "lanes": lanes(trace, step),
         "lane_names": [*walk.actors, "Redis"],
         "code": code_lines(sample.code, sample.language) if sample else (),
-        "current_line": current["line"] if current else None,
+        "current_line": line,
+        "line_text": sample.code.splitlines()[line - 1].strip() if sample and line else None,
         "current_stage": _stage(walk, step),
         "moments_by_step": moments_by_step,
+        "revealed_moments": revealed,
+        "moments_now": [(i, m) for i, m in revealed if step in m.steps],
+        "moments_hidden": len(walk.key_moments) - len(revealed),
+        "keys": key_views(list(walk.watch), point["state"], before["state"] if before else None),
+        "actors": actor_views(point, list(walk.actors), trace["processes"], before),
+        "variables": variable_views(point, list(walk.variables), first=not step),
+        "printable": printable,
         "result_text": result_text,
         "url": url,
         "nav": {
@@ -48,11 +68,19 @@ def stepper_context(
             "next": url(min(step + 1, count)),
             "last": url(count),
         },
-        "announcement": _announcement(current, step, count),
+        "announcement": _announcement(current, step, count, held_for),
         "base_url": base_url,
         "try_url": base_url + "/try",
         "tried": None,
     }
+
+
+def _revealed(walk: StepThrough, step: int) -> list[tuple[int, KeyMoment]]:
+    """The key moments a learner at `step` may read: those whose every step has run (numbered from 1).
+
+    A moment explains what its steps show, so before the last of them it would answer ahead.
+    """
+    return [(i, m) for i, m in enumerate(walk.key_moments, 1) if not m.steps or max(m.steps) <= step]
 
 
 def _stage(walk: StepThrough, step: int) -> int | None:
@@ -64,10 +92,11 @@ def _stage(walk: StepThrough, step: int) -> int | None:
     return None
 
 
-def _announcement(current: dict[str, Any] | None, step: int, count: int) -> str:
+def _announcement(current: dict[str, Any] | None, step: int, count: int, held_for: int | None) -> str:
     """What the aria-live region says after a step: the row that just ran, in words."""
+    held = f" {messages.STEP_HELD.format(step=held_for)}" if held_for else ""
     if current is None:
-        return f"Step 0 of {count}: nothing has run yet."
+        return f"Step 0 of {count}: nothing has run yet.{held}"
     parts = [f"Step {step} of {count}: {current['actor']}: {current['action']}."]
     if current["command"]:
         parts.append(f"Command {current['command']['cli']}.")
@@ -79,4 +108,4 @@ def _announcement(current: dict[str, Any] | None, step: int, count: int) -> str:
             parts.append(f"{event['actor']}, subscribed, receives {event['reply']['py']}.")
         else:
             parts.append(f"{event['actor']} timed out and receives None.")
-    return " ".join(parts)
+    return " ".join(parts) + held

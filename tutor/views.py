@@ -5,14 +5,14 @@ from __future__ import annotations
 import re
 from functools import partial
 
-from flask import Blueprint, request
+from flask import Blueprint, redirect, request
 from flask.typing import ResponseReturnValue
 
 from tutor import console_views, engine, learner, messages, progress, quiz, quiz_views
 from tutor.commands import CommandError, parse_cli, spec_for
 from tutor.model import Lesson, Step, StepThrough
 from tutor.render import changed_lines, code_lines
-from tutor.stepper import stepper_context
+from tutor.stepcache import stepper_context  # stepper.stepper_context, kept per (version, step)
 from tutor.web import backend, catalog, fail, is_fragment_request, render, step_url
 
 bp = Blueprint("lessons", __name__)
@@ -91,17 +91,35 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     walk = get_walk(lesson, slug)
     who = learner.current()
     assert who is not None
+    step, beyond = _requested_step(walk, lesson.id, who)
+    if beyond and not is_fragment_request():
+        return redirect(step_url(lesson, walk, step), 302)  # ?step=99 of 5: the last step, at its own address
     # At step N-1 of an unanswered prediction (ask_before_step: N), its question replaces Next.
-    step = _requested_step(walk, lesson.id, who)
     _, prediction = quiz_views.predictions(lesson, walk, who, step)
     trace, console = console_views.own_run(lesson, walk, who, step)  # the learner's own run, if they have one
+    asked = [q.ask_before_step for q in walk.quiz if q.ask_before_step]
+    reached_before = _furthest(lesson, walk, who) if asked else 0  # one store read, only where it matters
     progress.store().record_step(who, lesson.id, walk.slug, step)
-    context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
-    # The quiz section is on the page; a fragment carries it only when a prediction was just graded.
+    held_for = prediction["prediction"].step if "prediction" in prediction else None
+    context = stepper_context(
+        lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk), held_for=held_for
+    )
+    # The quiz section is on the page; a fragment carries it (out of band) only when it changed: a
+    # prediction was just graded, or one opened because its step has now run.
     graded = prediction.get("prediction_result")
-    needs_quiz = not is_fragment_request() or (graded is not None and graded.focus)
+    opened = any(reached_before < asked_at <= step for asked_at in asked)
+    needs_quiz = not is_fragment_request() or opened or (graded is not None and graded.focus)
     context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
-    return render("step_through.html", "_stepper.html", **context, **prediction, console=console)
+    response = render("step_through.html", "_stepper.html", **context, **prediction, console=console)
+    if beyond:
+        response.headers["HX-Push-Url"] = step_url(lesson, walk, step)
+    return response
+
+
+def _furthest(lesson: Lesson, walk: StepThrough, who: str) -> int:
+    """The furthest step this learner has reached in this step-through (0 if never opened)."""
+    saved = progress.store().steps(who, lesson.id).get(walk.slug)
+    return saved.furthest if saved else 0
 
 
 @bp.post("/lessons/<lesson_id>/step-through/try", defaults={"slug": None})
@@ -142,12 +160,13 @@ TRY_LIMIT = 512
 _STEP = re.compile(r"[0-9]{1,6}")
 
 
-def _requested_step(walk: StepThrough, lesson_id: str, who: str) -> int:
+def _requested_step(walk: StepThrough, lesson_id: str, who: str) -> tuple[int, bool]:
+    """The step asked for (the saved one without ?step=), and whether it was past the last step."""
     raw = request.args.get("step")
     count = len(walk.steps)
     if raw is None:
         saved = progress.store().steps(who, lesson_id).get(walk.slug)
-        return min(saved.current, count) if saved else 0
-    if not _STEP.fullmatch(raw) or int(raw) > count:
+        return (min(saved.current, count) if saved else 0), False
+    if not _STEP.fullmatch(raw):
         fail(400, messages.LEARNER_BAD_STEP.format(count=count))
-    return int(raw)
+    return min(int(raw), count), int(raw) > count

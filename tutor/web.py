@@ -9,7 +9,7 @@ import redis
 from flask import Flask, Response, abort, current_app, g, make_response, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from tutor import messages
+from tutor import messages, stepcache
 from tutor.backend import Backend
 from tutor.catalog import Catalog
 from tutor.inline import inline
@@ -35,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["cell"] = cell
     app.jinja_env.filters["readable_command"] = readable_command
     app.jinja_env.filters["inline"] = inline  # lesson prose: `code` and https:// links, the rest escaped
+    stepcache.init_app(app)  # cached_fragment: page pieces that are the same for every learner
 
 
 def catalog() -> Catalog:
@@ -119,7 +120,8 @@ def _compress(response: Response) -> Response:
     body = response.get_data()
     if len(body) < 1024:
         return response
-    response.set_data(gzip.compress(body, compresslevel=6))
+    # Level 1: a step fragment compresses about 6.5x instead of 8.5x, for a quarter of the CPU time.
+    response.set_data(gzip.compress(body, compresslevel=1))
     response.headers["Content-Encoding"] = "gzip"
     return response
 

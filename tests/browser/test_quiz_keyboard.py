@@ -104,8 +104,9 @@ def test_answer_a_question_and_open_a_hint_with_the_keyboard_only(page: Page) ->
     expect(hint).to_contain_text(other.hint or "")
     expect(hint).to_be_focused()  # the revealed hint takes the focus from the button it replaced
     expect(page.locator(f"#{hinted_id} .quiz-hint-form")).to_have_count(0)
-    if other.hint_step:
-        expect(page.locator(f"#{hinted_id}")).to_contain_text(f"Execution table at step {other.hint_step}")
+    if other.hint_step:  # where to look, never the value: no table beside the question
+        expect(hint).to_contain_text("Where to look: the execution table, row")
+        expect(page.locator(f"#{hinted_id} table")).to_have_count(0)
     expect(page.locator(f"#{hinted_id}")).to_contain_text("A right answer now earns 0.75 points")
     expect(score).to_have_text(re.compile(rf"^\s*Score: 1 / {len(FIRST_QUESTIONS)}\b"))  # a hint alone earns 0
     assert page.evaluate("window.__sameDocument === true"), "the page reloaded: the forms did not go through htmx"

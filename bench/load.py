@@ -1,0 +1,374 @@
+"""N learners against tutor under gunicorn (real Redis, real PostgreSQL), beside a hello-world under the same.
+
+    .venv/bin/python bench/load.py [--learners 100] [--sessions 3] [--seconds 120] \
+        [--workers 2] [--threads 4] [--redis URL] [--database URL]
+
+Each learner (one asyncio task, one keep-alive connection, its own cookie) opens a step-through as a
+full page, steps forward and back with htmx clicks, and answers a quiz question, `--sessions` times.
+Every response is checked: the status, and the content (the page or fragment shows "Step k of n"
+with row k and without row k+1; the graded question says it is right). The hello-world run sends the
+same number of requests per learner to Flask's hello-world (bench/hello_app.py) under the same gunicorn
+command, and checks each body.
+
+Prints throughput, p50/p95/p99 latency, errors, and the gunicorn processes' CPU time per request
+(user + system, from /proc: what a request costs the server whatever else the machine runs) of both,
+and the ratios. A throwaway redis-server
+and PostgreSQL (fsync off, tests/pg_cluster.py) are started on free loopback ports unless --redis /
+--database name existing ones. The load generator runs on the same machine as the servers and takes
+CPU from them (as it does from the hello-world): read the ratio, not the absolute figures.
+
+With the default --think 0 every learner sends its next request as soon as the last one is answered:
+a closed loop that measures the most the server can serve, where any server's latency is about
+learners / throughput (hello-world's too). --think T pauses each learner 0..2T seconds before each
+request, as a reader does, and shows the latency at that pace.
+
+Targets (issue 12): at least half of hello-world's throughput, p99 at most 50 ms, no error, no wrong page.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import html
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from servers import ROOT, free_port, postgres_server, redis_server, wait_for_port
+
+from tutor.loader import load_file
+
+LESSON = "async-flask"
+FORWARD = 6  # steps 1..6 forward, then back to 3: before the prediction that holds step 8 of async-flask
+
+
+@dataclass
+class Tally:
+    """What one run saw."""
+
+    latencies: list[float] = field(default_factory=list)
+    kinds: dict[str, list[float]] = field(default_factory=dict)  # the same latencies by kind of request
+    errors: list[str] = field(default_factory=list)
+    requests: int = 0
+    think: float = 0.0  # mean pause before each request, seconds (0: as fast as the server answers)
+    retries: int = 0  # requests resent on a fresh connection after a kept-alive one was closed under them
+
+
+class Connection:
+    """A minimal HTTP/1.1 keep-alive client: one learner's connection and cookies."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.cookies: dict[str, str] = {}
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.retries = 0
+        self.answered = False  # whether any byte of the current answer has arrived
+
+    async def request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> tuple[int, str]:
+        """Send one request; a kept-alive connection the server closed meanwhile is reopened once.
+
+        As browsers and urllib3 do: gunicorn closes idle keep-alive connections (after 2 s), and a
+        request sent at that moment is met by a reset before any byte of an answer.
+        """
+        reused = self.writer is not None
+        try:
+            return await self._request(method, path, headers, body)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            if not reused or self.answered:
+                raise
+        await self.close()
+        self.retries += 1
+        return await self._request(method, path, headers, body)
+
+    async def _request(
+        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+    ) -> tuple[int, str]:
+        self.answered = False
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+        assert self.reader is not None
+        lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", f"Content-Length: {len(body)}"]
+        if self.cookies:
+            lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+        await self.writer.drain()
+        status_line = await self.reader.readline()
+        if not status_line:
+            raise ConnectionError("the server closed the connection")
+        self.answered = True
+        status = int(status_line.split()[1])
+        length, close = 0, False
+        while True:
+            line = (await self.reader.readline()).decode("latin-1").rstrip("\r\n")
+            if not line:
+                break
+            name, _, value = line.partition(":")
+            name, value = name.lower(), value.strip()
+            if name == "content-length":
+                length = int(value)
+            elif name == "set-cookie":
+                key, _, rest = value.partition("=")
+                self.cookies[key] = rest.split(";", 1)[0]
+            elif name == "connection" and value.lower() == "close":
+                close = True
+        data = await self.reader.readexactly(length) if length else b""
+        if close:
+            await self.close()
+        return status, data.decode()
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(OSError):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+
+def _step_ok(body: str, step: int, count: int) -> bool:
+    return (
+        f"<strong>Step {step} of {count}</strong>" in body
+        and (step == 0 or f'id="row-{step}"' in body)
+        and f'id="row-{step + 1}"' not in body
+    )
+
+
+async def _timed(tally: Tally, conn: Connection, method: str, path: str, **kwargs: object) -> tuple[int, str]:
+    if tally.think:
+        await asyncio.sleep(random.uniform(0, 2 * tally.think))  # a learner reading: not part of the latency
+    start = time.perf_counter()
+    try:
+        status, body = await conn.request(method, path, **kwargs)  # type: ignore[arg-type]
+    except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError) as error:
+        tally.errors.append(f"{method} {path}: {error!r}")
+        await conn.close()
+        return 0, ""
+    elapsed = time.perf_counter() - start
+    tally.latencies.append(elapsed)
+    kind = "quiz answer" if method == "POST" else "step click" if kwargs.get("headers") else "full page"
+    tally.kinds.setdefault(kind if "step" in path or method == "POST" else "hello", []).append(elapsed)
+    tally.requests += 1
+    if status >= 400:
+        tally.errors.append(f"{method} {path}: HTTP {status}")
+    return status, body
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The walk and quiz question every learner uses, read from the lesson file."""
+
+    base: str
+    count: int
+    quiz: str
+    question: int
+    right: int
+
+
+def plan() -> Plan:
+    lesson = load_file(ROOT / "lessons" / f"{LESSON}.yaml").lesson
+    assert lesson is not None
+    walk = lesson.step_throughs[0]
+    question = next(q for q in walk.quiz if not q.ask_before_step and not q.multiple)
+    right = next(i for i, c in enumerate(question.choices) if c.correct)
+    return Plan(f"/lessons/{LESSON}/step-through", len(walk.steps), f"step-through:{walk.slug}", question.number, right)
+
+
+async def tutor_learner(port: int, p: Plan, sessions: int, deadline: float, tally: Tally) -> None:
+    conn = Connection(port)
+    click = {"HX-Request": "true"}
+    try:
+        for _ in range(sessions):
+            if time.monotonic() > deadline:
+                return
+            status, page = await _timed(tally, conn, "GET", f"{p.base}?step=0")
+            if status != 200 or not _step_ok(page, 0, p.count):
+                tally.errors.append(f"wrong page at step 0 (HTTP {status})")
+                continue
+            token = re.search(r'name="csrf" value="([^"]*)"', page)
+            if token is None:
+                tally.errors.append("no CSRF token on the page")
+                continue
+            csrf = html.unescape(token.group(1))
+            for step in [*range(1, FORWARD + 1), *range(FORWARD - 1, 2, -1)]:
+                status, body = await _timed(tally, conn, "GET", f"{p.base}?step={step}", headers=click)
+                if status == 200 and not _step_ok(body, step, p.count):
+                    tally.errors.append(f"wrong fragment for step {step}")
+            form = (
+                f"csrf={_quote(csrf)}&quiz={_quote(p.quiz)}&question={p.question}&place=mode&choice={p.right}"
+            ).encode()
+            headers = {**click, "Content-Type": "application/x-www-form-urlencoded"}
+            status, body = await _timed(
+                tally, conn, "POST", f"/lessons/{LESSON}/quiz/answer", headers=headers, body=form
+            )
+            if status == 200 and "is-right" not in body:
+                tally.errors.append("the right answer was not graded right")
+    finally:
+        tally.retries += conn.retries
+        await conn.close()
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text, safe="")
+
+
+async def hello_learner(port: int, requests: int, deadline: float, tally: Tally) -> None:
+    conn = Connection(port)
+    try:
+        for _ in range(requests):
+            if time.monotonic() > deadline:
+                return
+            status, body = await _timed(tally, conn, "GET", "/")
+            if status == 200 and body != "Hello, World!":
+                tally.errors.append("wrong hello-world body")
+    finally:
+        tally.retries += conn.retries
+        await conn.close()
+
+
+async def _run_all(make: list[object]) -> float:
+    start = time.perf_counter()
+    await asyncio.gather(*make)  # type: ignore[arg-type]
+    return time.perf_counter() - start
+
+
+@contextlib.contextmanager
+def gunicorn(app: str, args: argparse.Namespace, env: dict[str, str], cwd: Path) -> Iterator[tuple[int, int]]:
+    port = free_port()
+    log = tempfile.NamedTemporaryFile(prefix="tutor-gunicorn-", suffix=".log", delete=False)
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads", str(args.threads)]
+    command += ["--bind", f"127.0.0.1:{port}", app]
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=log)
+    try:
+        wait_for_port(port, process, seconds=60)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+        text = Path(log.name).read_text(errors="replace")
+        if "Traceback" in text:
+            print(f"(gunicorn log {log.name} holds a traceback)")
+
+
+def report(label: str, tally: Tally, seconds: float, cpu: float, client: float) -> tuple[float, float]:
+    ordered = sorted(tally.latencies) or [0.0]
+
+    def pct(p: float) -> float:
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p))] * 1000
+
+    throughput = tally.requests / seconds
+    print(
+        f"{label:12s} {tally.requests:7d} requests in {seconds:6.1f} s = {throughput:7.1f} req/s   "
+        f"p50 {pct(0.50):7.1f} ms  p95 {pct(0.95):7.1f} ms  p99 {pct(0.99):7.1f} ms  "
+        f"mean {statistics.mean(ordered) * 1000:6.1f} ms  errors {len(tally.errors)}  "
+        f"CPU per request: server {cpu / max(tally.requests, 1) * 1000:.2f} ms, "
+        f"load generator {client / max(tally.requests, 1) * 1000:.2f} ms; "
+        f"resent after a keep-alive close: {tally.retries}"
+    )
+    if len(tally.kinds) > 1:
+        for kind, times in sorted(tally.kinds.items()):
+            times = sorted(times)
+            print(
+                f"    {kind:12s} {len(times):6d}  p50 {times[len(times) // 2] * 1000:7.1f} ms  "
+                f"p99 {times[min(len(times) - 1, int(len(times) * 0.99))] * 1000:7.1f} ms"
+            )
+    for error in sorted(set(tally.errors))[:5]:
+        print(f"    e.g. {error}")
+    return throughput, pct(0.99)
+
+
+async def warm(port: int, p: Plan, args: argparse.Namespace) -> None:
+    """Sessions in parallel first, so every worker has parsed the lessons and run the walk before timing."""
+    count = 4 * args.workers * args.threads
+    await asyncio.gather(*(tutor_learner(port, p, 1, time.monotonic() + 120, Tally()) for _ in range(count)))
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its children (gunicorn's master and its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    pids = [pid, *(int(c) for c in children.read_text().split())] if children.exists() else [pid]
+    for one in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--learners", type=int, default=100)
+    parser.add_argument("--sessions", type=int, default=3, help="walk-and-quiz sessions per learner")
+    parser.add_argument("--seconds", type=float, default=120, help="stop starting new sessions after this")
+    parser.add_argument("--think", type=float, default=0.0, help="mean pause before each request (seconds)")
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--redis", help="an existing Redis (else a throwaway redis-server)")
+    parser.add_argument("--database", help="an existing PostgreSQL URL (else a throwaway cluster)")
+    args = parser.parse_args()
+    p = plan()
+    per_session = 1 + FORWARD + (FORWARD - 3) + 1
+    with contextlib.ExitStack() as stack:
+        redis_url = args.redis or stack.enter_context(redis_server())
+        database_url = args.database or stack.enter_context(postgres_server())
+        instance = Path(tempfile.mkdtemp(prefix="tutor-load-instance-"))
+        env = {
+            **os.environ,
+            "REDIS_URL": redis_url,
+            "DATABASE_URL": database_url,
+            "TUTOR_SECRET_KEY": "load-benchmark",
+            "TUTOR_LESSONS": str(ROOT / "lessons"),
+            "TUTOR_INSTANCE_PATH": str(instance),
+        }
+        print(
+            f"{args.learners} learners x {args.sessions} sessions ({per_session} requests each: a page, "
+            f"{FORWARD} steps forward, {FORWARD - 3} back, a quiz answer); gunicorn --workers {args.workers} "
+            f"--threads {args.threads}; {os.cpu_count()} cores; real redis-server and PostgreSQL; "
+            f"think time {args.think} s (0: a closed loop, latency = learners / throughput)"
+        )
+        tutor = Tally(think=args.think)
+        with gunicorn("tutor:create_app()", args, env, ROOT) as (port, pid):
+            asyncio.run(warm(port, p, args))
+            deadline = time.monotonic() + args.seconds
+            learners = [tutor_learner(port, p, args.sessions, deadline, tutor) for _ in range(args.learners)]
+            cpu, own = cpu_seconds(pid), time.process_time()
+            tutor_seconds = asyncio.run(_run_all(learners))
+            tutor_cpu, tutor_client = cpu_seconds(pid) - cpu, time.process_time() - own
+        hello = Tally(think=args.think)
+        with gunicorn("hello_app:app", args, env, ROOT / "bench") as (port, pid):
+            asyncio.run(_run_all([hello_learner(port, 20, time.monotonic() + 60, Tally()) for _ in range(8)]))
+            deadline = time.monotonic() + args.seconds
+            requests = args.sessions * per_session
+            hellos = [hello_learner(port, requests, deadline, hello) for _ in range(args.learners)]
+            cpu, own = cpu_seconds(pid), time.process_time()
+            hello_seconds = asyncio.run(_run_all(hellos))
+            hello_cpu, hello_client = cpu_seconds(pid) - cpu, time.process_time() - own
+    ours, our_p99 = report("tutor", tutor, tutor_seconds, tutor_cpu, tutor_client)
+    theirs, _ = report("hello-world", hello, hello_seconds, hello_cpu, hello_client)
+    print(f"tutor / hello-world throughput: {ours / theirs:.2f} (target >= 0.5)")
+    verdicts = [
+        ("throughput at least half of hello-world's", ours >= theirs / 2),
+        ("p99 at most 50 ms", our_p99 <= 50),
+        ("no error, no wrong page", not tutor.errors and not hello.errors),
+    ]
+    for name, ok in verdicts:
+        print(f"target {name}: {'met' if ok else 'MISSED'}")
+
+
+if __name__ == "__main__":
+    main()
