@@ -18,7 +18,7 @@ from tutor import engine, messages
 from tutor.backend import Backend
 from tutor.loader import load_text
 from tutor.model import StepThrough
-from tutor.render import event_text
+from tutor.render import event_text, lanes
 from tutor.subscribers import DeliveryError, collect
 
 
@@ -219,6 +219,14 @@ def test_the_step_page_shows_who_received_which_message(client: FlaskClient) -> 
     assert '<div class="event received">' in html
     assert "dashboard (subscribed since step 2) receives" in html
     assert "&#39;data&#39;: &#39;o2&#39;" in html
+    assert "1 message received so far: o2" in html  # the subscriber's messages, in the actors panel
+
+
+def test_the_sequence_diagram_shows_redis_pushing_the_message() -> None:
+    trace = run(NEWS, Backend())
+    arrows = [a.text for row in lanes(trace, 5) for a in row.arrows if a.kind == "wake"]
+    assert all(text.startswith("pushes [{'type': 'message'") for text in arrows)  # cut at 80 characters
+    assert [text.split("'data': ")[1][:4] for text in arrows] == ["'m1'", "'m2'", "'m2'"]
 
 
 def test_tutor_trace_text_names_the_receiver() -> None:

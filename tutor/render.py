@@ -183,6 +183,8 @@ def lanes(trace: dict[str, Any], upto: int) -> list[LaneRow]:
                 arrows.append(
                     Arrow("Redis", event["actor"], f"hands over {event['reply']['py']} (from {actor})", "wake")
                 )
+            elif event["kind"] == "received":
+                arrows.append(Arrow("Redis", event["actor"], f"pushes {event['reply']['py']} (from {actor})", "wake"))
         waiting = {name: ", ".join(visible(k) for k in info["keys"]) for name, info in step["blocked"].items()}
         rows.append(LaneRow(step["step"], actor, [_short(a) for a in arrows], waiting))
     return rows
