@@ -31,4 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.bp)
     quiz_views.init_app(app)
     console_views.init_app(app)
+    from tutor import instructor  # the instructor area (/instructor)
+
+    instructor.init_app(app)
     return app

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import redis
 
-from tutor import engine, messages
+from tutor import engine, instructor_cli, messages
 from tutor.backend import Backend
 from tutor.checker import check_paths, lesson_files
 from tutor.loader import load_file
@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     database = sub.add_parser("db", help="the progress database's schema")
     database.add_argument("action", choices=["upgrade", "current"], help="migrate to the newest schema, or show it")
     database.add_argument("--database-url", help="progress database (default: DATABASE_URL, else TUTOR_DATABASE)")
+    instructor_cli.add_parser(sub)
     args = parser.parse_args(argv)
 
     if args.command == "schema":
@@ -52,6 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.command == "db":
         return _db(args.action, args.database_url)
+    if args.command == "instructor":
+        return instructor_cli.run(args)
     if args.command == "check" and args.both:
         if not args.redis_url:
             print(messages.BOTH_NEEDS_REDIS, file=sys.stderr)

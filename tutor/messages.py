@@ -322,3 +322,21 @@ RUN_CANNOT_CONTINUE = (
 )
 HELP_UNKNOWN = "no help for '{name}': type HELP to list the commands your run allows"
 HELP_INTRO = "Commands your run allows (HELP <command> shows its syntax):"
+
+# the instructor area (tutor/instructor.py, tutor/accounts.py)
+INSTRUCTOR_BAD_NAME = (
+    "an instructor name is 1 to 64 characters: letters, digits, '_', '.', '@' or '-', starting with a letter or digit"
+)
+INSTRUCTOR_SHORT_PASSWORD = "the password is too short: use at least {minimum} characters"
+INSTRUCTOR_LONG_PASSWORD = "the password is too long: at most {maximum} characters"
+INSTRUCTOR_EXISTS = "there is already an instructor named '{name}'; remove it first to set a new password"
+INSTRUCTOR_NO_SUCH = "there is no instructor named '{name}'"
+INSTRUCTOR_PASSWORDS_DIFFER = "the two passwords differ; nothing was changed"
+INSTRUCTOR_NO_PASSWORD_STDIN = "no password on standard input (give it as its first line)"
+INSTRUCTOR_LOGIN_FAILED = "Wrong name or password."
+INSTRUCTOR_LOGIN_THROTTLED = "Too many failed logins for this account or from this address; try again in {minutes}."
+INSTRUCTOR_LOGIN_NEEDED = "Log in as an instructor to see this page."
+INSTRUCTOR_BAD_CSRF = "this form has expired or did not come from this site; reload the page and try again"
+INSTRUCTOR_LOGGED_OUT = "You are logged out."
+INSTRUCTOR_UNKNOWN_FILE = "there is no lesson file '{name}' in the lessons folder"
+INSTRUCTOR_UNKNOWN_LESSON = "there is no served lesson '{id}'"

@@ -11,7 +11,7 @@ import functools
 import json
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 from flask import Flask, current_app, g
@@ -73,6 +73,10 @@ class SqlStore:
             self._connection = self.engine.connect()
         with self._connection.begin():
             yield self._connection
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        """One transaction on this store's connection, for modules with tables of their own (accounts)."""
+        return self._tx()
 
     def _insert(self, connection: Connection) -> Any:
         """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL have it)."""

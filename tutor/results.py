@@ -43,6 +43,7 @@ class QuestionStats:
     first_try_right: int
     wrong_choice: str | None
     wrong_count: int
+    hinted: int = 0  # learners who opened the hint
 
     @property
     def share_first_try(self) -> float | None:
@@ -191,6 +192,7 @@ def question_stats(lessons: list[Lesson], store: SqlStore, lesson: str | None = 
                 first_try_right=sum(row.first_try_right for row in listed),
                 wrong_choice=wrong_text,
                 wrong_count=top[0][1] if top else 0,
+                hinted=sum(row.hinted for row in listed),
             )
         )
     return out
@@ -228,7 +230,7 @@ def print_report(lessons: list[Lesson], store: SqlStore, out: TextIO, lesson: st
         print(
             f"  {stats.lesson} {stats.quiz} Q{stats.number}: {stats.prompt}\n"
             f"    answered by {stats.learners} · right on first attempt {_percent(stats.share_first_try)}"
-            f" · most chosen wrong choice: {wrong}",
+            f" · most chosen wrong choice: {wrong} · hint used by {stats.hinted}",
             file=out,
         )
     print("Per learner", file=out)
@@ -242,23 +244,28 @@ def print_report(lessons: list[Lesson], store: SqlStore, out: TextIO, lesson: st
 
 def write_csv(path: str | Path, store: SqlStore, lesson: str | None = None) -> int:
     """One row per learner and question; returns how many rows were written."""
-    listed = rows(store, lesson)
     with open(path, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(CSV_COLUMNS)
-        for row in listed:
-            writer.writerow(
-                [
-                    row.learner,
-                    row.lesson,
-                    row.quiz,
-                    row.question,
-                    row.attempts,
-                    int(row.first_try_right),
-                    int(row.hinted),
-                    quiz.format_points(row.points),
-                ]
-            )
+        return write_rows(file, store, lesson)
+
+
+def write_rows(file: TextIO, store: SqlStore, lesson: str | None = None) -> int:
+    """The CSV (header, then one row per learner and question) into an open text file; returns the row count."""
+    listed = rows(store, lesson)
+    writer = csv.writer(file)
+    writer.writerow(CSV_COLUMNS)
+    for row in listed:
+        writer.writerow(
+            [
+                row.learner,
+                row.lesson,
+                row.quiz,
+                row.question,
+                row.attempts,
+                int(row.first_try_right),
+                int(row.hinted),
+                quiz.format_points(row.points),
+            ]
+        )
     return len(listed)
 
 
