@@ -34,6 +34,7 @@ def check_paths(paths: Iterable[str | FsPath], backend: Backend, other: Backend 
     """Every problem in every lesson file under `paths`; with `other`, run on both backends and compare."""
     problems: list[Problem] = []
     seen: dict[str, str] = {}
+    sound: list[tuple[FsPath, Loaded]] = []
     for file in lesson_files(paths):
         if not file.exists():
             problems.append(Problem(str(file), 1, 1, "", "no such file or folder"))
@@ -47,10 +48,12 @@ def check_paths(paths: Iterable[str | FsPath], backend: Backend, other: Backend 
             loaded.problem(("id",), messages.DUPLICATE_ID.format(id=lesson.id, other=seen[lesson.id]))
             problems.append(loaded.problems[-1])
         seen.setdefault(lesson.id, str(file))
+        sound.append((file, loaded))
         if other is None:
             problems.extend(check_lesson(lesson, loaded, backend))
         else:
             problems.extend(_check_on_both(lesson, loaded, backend, other))
+    problems.extend(_builds_on_problems(sound, seen))
     return problems
 
 
@@ -63,6 +66,28 @@ def verify_bytes(data: bytes, source: str, default_id: str, backend: Backend) ->
     if loaded.lesson is not None:
         check_lesson(loaded.lesson, loaded, backend)
     return loaded
+
+
+def _builds_on_problems(sound: list[tuple[FsPath, Loaded]], seen: dict[str, str]) -> list[Problem]:
+    """A lesson may build only on lessons that exist: checked ones, or ones in its own folder.
+
+    The folder counts so that checking one file alone (`tutor check lessons/rq.yaml`) still finds the
+    lessons it builds on; those are loaded, not executed.
+    """
+    found: list[Problem] = []
+    folders: dict[FsPath, set[str]] = {}
+    for file, loaded in sound:
+        assert loaded.lesson is not None
+        if loaded.lesson.builds_on and file.parent not in folders:
+            others = (load_file(path).lesson for path in lesson_files([file.parent]))
+            folders[file.parent] = {lesson.id for lesson in others if lesson is not None}
+        known = set(seen) | folders.get(file.parent, set())
+        for index, other in enumerate(loaded.lesson.builds_on):
+            if other not in known:
+                message = messages.UNKNOWN_BUILDS_ON.format(id=other, known=", ".join(sorted(known)))
+                loaded.problem(("builds_on", index), message)
+                found.append(loaded.problems[-1])
+    return found
 
 
 def check_lesson(lesson: Lesson, loaded: Loaded, backend: Backend) -> list[Problem]:

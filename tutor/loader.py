@@ -212,6 +212,8 @@ def _build(data: dict[str, Any], source: str, default_id: str, result: Loaded) -
         minutes=data.get("minutes"),
         summary=data.get("summary"),
         order=data.get("order", 0),
+        builds_on=tuple(data.get("builds_on", ())),
+        teaches=data.get("teaches"),
         step_throughs=tuple(walks),
         performance=performance,
     )

@@ -137,6 +137,7 @@ MUST_BE = "must be {value}"
 BAD_PATTERN = "{actual!r} does not match {what}"
 NO_MODE = "a lesson needs at least one mode: step_through: or performance:"
 DUPLICATE_ID = "lesson id '{id}' is already used by {other}"
+UNKNOWN_BUILDS_ON = "builds_on names lesson '{id}', which does not exist (lesson ids: {known})"
 
 # references inside a lesson
 UNKNOWN_ACTOR = "unknown actor '{name}' (declared actors: {known})"

@@ -193,6 +193,8 @@ class Lesson:
     minutes: int | None = None
     summary: str | None = None
     order: int = 0
+    builds_on: tuple[str, ...] = ()  # ids of the lessons to take first
+    teaches: str | None = None  # what the topic teaches, in one line
     step_throughs: tuple[StepThrough, ...] = ()
     performance: Performance | None = None
 

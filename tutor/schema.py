@@ -403,6 +403,13 @@ LESSON_SCHEMA: dict[str, Any] = {
                 "maximum": 1000,
                 "description": "Position in the catalog (lessons sort by order, then title; default 0).",
             },
+            "builds_on": {
+                "type": "array",
+                "items": {"type": "string", "pattern": r"^[a-z0-9][a-z0-9\-_]*$"},
+                "uniqueItems": True,
+                "description": "Ids of the lessons a learner should take first.",
+            },
+            "teaches": _text("What the topic teaches, in one line."),
             "step_through": {
                 "anyOf": [
                     _step_through(slug_required=False),

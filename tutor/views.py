@@ -24,7 +24,8 @@ def index() -> ResponseReturnValue:
     lessons = catalog().lessons()
     who = learner.current(create=False)
     summary = {lesson.id: lesson_summary(lesson, who) for lesson in lessons}
-    return render("index.html", lessons=lessons, summary=summary)
+    titles = {lesson.id: lesson.title for lesson in lessons}
+    return render("index.html", lessons=lessons, summary=summary, titles=titles)
 
 
 def lesson_summary(lesson: Lesson, who: str | None) -> dict[str, object]:

@@ -1,0 +1,273 @@
+"""Run one job through a real `rq worker` and record every command Redis saw (MONITOR).
+
+Shared by the RQ fidelity test and its bench (bench/rq_monitor.py). The app is the RQ lesson's own
+sample code, pointed at the given server, with a short job. The client process posts to the view
+that enqueues, then, once the worker is idle again (its second BLMOVE), asks the result view.
+
+Every wait polls a condition with a deadline; the worker, the client and the MONITOR connection are
+always stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from redis_monitor import parse_monitor_line
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSON = ROOT / "lessons" / "rq.yaml"
+QUEUE = "rq:queue:default"
+INTERMEDIATE = "rq:queue:default:intermediate"
+
+CLIENT_SCRIPT = """\
+import json
+import sys
+
+import app as sample
+
+web = sample.app.test_client()
+job_id = web.post("/count").get_json()["job_id"]
+print(json.dumps({"event": "sent", "job_id": job_id}), flush=True)
+if sys.stdin.readline().strip() == "poll":
+    print(json.dumps({"event": "polled", "body": web.get(f"/result/{job_id}").get_json()}), flush=True)
+"""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command as MONITOR reported it."""
+
+    index: int
+    stamp: float
+    client: str  # "127.0.0.1:PORT", or "lua" for commands run by a script
+    argv: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.argv[0].upper()
+
+    @property
+    def key(self) -> str | None:
+        return self.argv[1] if len(self.argv) > 1 else None
+
+
+@dataclass
+class Capture:
+    """What one real run produced."""
+
+    commands: list[Command]
+    job_id: str
+    polled: dict[str, Any]
+    log: str
+    roles: dict[str, str]
+
+
+class Monitor:
+    """A raw MONITOR connection whose lines a thread collects until stop()."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock = socket.create_connection((host, port), timeout=5)
+        self._sock.sendall(b"MONITOR\r\n")
+        self._sock.settimeout(0.1)
+        self._thread = threading.Thread(target=self._read, name="monitor", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        buffer = b""
+        while not self._stop.is_set():
+            try:
+                chunk = self._sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            buffer += chunk
+            *complete, buffer = buffer.split(b"\r\n")
+            with self._lock:
+                self._lines.extend(line.decode("latin-1") for line in complete)
+
+    @property
+    def started(self) -> bool:
+        with self._lock:
+            return "+OK" in self._lines
+
+    def commands(self) -> list[Command]:
+        with self._lock:
+            lines = list(self._lines)
+        parsed = [p for p in (parse_monitor_line(line[1:]) for line in lines if line.startswith("+")) if p]
+        return [Command(i, stamp, client, tuple(argv)) for i, (stamp, client, argv) in enumerate(parsed)]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:
+    """Poll a condition until it holds; raise with `what` at the deadline. Never a bare sleep."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def sample_app(code: str, url: str, job_seconds: float) -> str:
+    """The lesson's sample code, pointed at the given server, with a short job."""
+    for old, new in (('"redis://localhost:6379/0"', repr(url)), ("time.sleep(10)", f"time.sleep({job_seconds})")):
+        assert code.count(old) == 1, f"the lesson's sample code changed: expected one {old}"
+        code = code.replace(old, new)
+    return code
+
+
+def roles(commands: list[Command]) -> dict[str, str]:
+    """Which side each connection belongs to, from what it does.
+
+    "worker": every connection seen before the worker's first BLMOVE (the client starts only after
+    it). "horse": the connections that take the id out of the intermediate list (the forked work
+    horse's own). "web": the other connections. "lua" stays "lua".
+    """
+    waiting = next(c.index for c in commands if c.argv[:2] == ("BLMOVE", QUEUE))
+    horse = {c.client for c in commands if c.argv[:2] == ("LREM", INTERMEDIATE)}
+    first: dict[str, int] = {}
+    for command in commands:
+        first.setdefault(command.client, command.index)
+    found = {}
+    for client, index in first.items():
+        if client == "lua":
+            found[client] = "lua"
+        elif index <= waiting:
+            found[client] = "worker"
+        elif client in horse:
+            found[client] = "horse"
+        else:
+            found[client] = "web"
+    return found
+
+
+def _stop(process: subprocess.Popen[Any] | None, grace: float = 20) -> None:
+    if process is None:
+        return
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+    for stream in (process.stdin, process.stdout, process.stderr):
+        if stream is not None:
+            stream.close()
+
+
+def _flushall(host: str, port: int) -> None:
+    with socket.create_connection((host, port), timeout=5) as sock:
+        sock.sendall(b"FLUSHALL\r\n")
+        reply = b""
+        while not reply.endswith(b"\r\n"):
+            chunk = sock.recv(64)
+            if not chunk:
+                break
+            reply += chunk
+    assert reply.startswith(b"+OK"), reply
+
+
+def _next_event(lines: queue.Queue[str | None], event: str, log: Callable[[], str], timeout: float) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            raise AssertionError(f"the client printed no '{event}' within {timeout:.0f} s\n{log()}") from None
+        if line is None:
+            raise AssertionError(f"the client exited before '{event}'\n{log()}")
+        if line.startswith("{"):
+            data: dict[str, Any] = json.loads(line)
+            if data.get("event") == event:
+                return data
+
+
+def run(code: str, host: str, port: int, workdir: Path, job_seconds: float = 0.2, timeout: float = 30.0) -> Capture:
+    """Start MONITOR, a real `rq worker` and a client on an empty server; return what Redis saw."""
+    url = f"redis://{host}:{port}/0"
+    (workdir / "app.py").write_text(sample_app(code, url, job_seconds), encoding="utf-8")
+    (workdir / "client.py").write_text(CLIENT_SCRIPT, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(workdir), "PYTHONDONTWRITEBYTECODE": "1"}
+    for name in ("RQ_REDIS_URL", "RQ_CONFIG", "RQ_WORKER_CLASS"):
+        env.pop(name, None)  # the sample's own configuration, nothing from the environment
+    log_path = workdir / "worker.log"
+    client_output: list[str] = []
+
+    def log() -> str:
+        text = log_path.read_text(errors="replace") if log_path.exists() else ""
+        return f"--- worker log ---\n{text}--- client output ---\n{''.join(client_output)}"
+
+    _flushall(host, port)
+    monitor: Monitor | None = None
+    worker = client = None
+    try:
+        monitor = Monitor(host, port)
+        wait_for(lambda: monitor is not None and monitor.started, "MONITOR to start", timeout)
+        with log_path.open("w") as out:
+            worker = subprocess.Popen(
+                # A fixed worker name (default: a random hex id) so the fidelity test can find it in keys.
+                [sys.executable, "-m", "rq.cli", "worker", "--url", url, "--name", "fidelity", "default"],
+                cwd=workdir, env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+
+        def blmoves() -> int:
+            assert worker is not None and monitor is not None
+            if worker.poll() is not None:
+                raise AssertionError(f"the rq worker exited with {worker.returncode}\n{log()}")
+            return sum(c.argv[:2] == ("BLMOVE", QUEUE) for c in monitor.commands())
+
+        wait_for(lambda: blmoves() >= 1, "the worker's first BLMOVE", timeout)
+        client = subprocess.Popen(
+            [sys.executable, str(workdir / "client.py")],
+            cwd=workdir, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        lines: queue.Queue[str | None] = queue.Queue()
+
+        def read() -> None:
+            assert client is not None and client.stdout is not None
+            for line in client.stdout:
+                client_output.append(line)
+                lines.put(line)
+            lines.put(None)
+
+        threading.Thread(target=read, name="client-stdout", daemon=True).start()
+        sent = _next_event(lines, "sent", log, timeout)
+        # The result is read by a later request: send it once the worker waits again, so the order
+        # does not depend on who is faster.
+        wait_for(lambda: blmoves() >= 2, "the worker's next BLMOVE after the job", timeout)
+        assert client.stdin is not None
+        client.stdin.write("poll\n")
+        client.stdin.flush()
+        polled = _next_event(lines, "polled", log, timeout)
+        client.stdin.close()
+        client.wait(timeout=timeout)
+        assert client.returncode == 0, f"the client exited with {client.returncode}\n{log()}"
+        commands = monitor.commands()
+        return Capture(commands, sent["job_id"], polled["body"], log(), roles(commands))
+    finally:
+        _stop(client, grace=5)
+        _stop(worker)
+        if monitor is not None:
+            monitor.stop()
