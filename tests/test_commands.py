@@ -180,11 +180,26 @@ def test_commands_that_reach_beyond_the_run_are_forbidden(name: str) -> None:
     )
 
 
-def test_subscribe_is_forbidden_and_publish_suggested() -> None:
+def test_sharded_subscribe_is_forbidden_and_plain_subscribe_suggested() -> None:
     with pytest.raises(CommandError) as error:
-        spec_for(["SUBSCRIBE", "news"])
-    assert str(error.value).startswith("'SUBSCRIBE' is not available in lessons")
-    assert "show the PUBLISH reply" in str(error.value)
+        spec_for(["SSUBSCRIBE", "news"])
+    assert str(error.value).startswith("'SSUBSCRIBE' is not available in lessons")
+    assert "use SUBSCRIBE and UNSUBSCRIBE" in str(error.value)
+
+
+@pytest.mark.parametrize("name", ["SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"])
+def test_subscribe_commands_are_allowed_and_namespace_every_channel(name: str) -> None:
+    argv = [name, "news", "sport"]
+    spec = spec_for(argv)
+    assert spec.keys(argv) == []
+    assert spec.channels is not None and spec.channels(argv) == [1, 2]
+
+
+@pytest.mark.parametrize("name", ["UNSUBSCRIBE", "PUNSUBSCRIBE"])
+def test_leaving_every_channel_without_naming_them_is_refused(name: str) -> None:
+    with pytest.raises(CommandError) as error:
+        spec_for([name])
+    assert str(error.value) == messages.UNSUBSCRIBE_ALL.format(name=name)
 
 
 @pytest.mark.parametrize("argv", [["TIME"], ["TTL", "k"], ["PTTL", "k"], ["EXPIRETIME", "k"]])

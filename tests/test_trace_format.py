@@ -23,7 +23,7 @@ DOC = Path(__file__).resolve().parent.parent / "docs" / "trace-format.md"
 LESSON = """\
 title: Every field
 step_through:
-  actors: [producer, consumer, worker]
+  actors: [producer, consumer, worker, listener]
   watch: [queue, text]
   variables: [msg]
   processes: {worker: {seen: []}}
@@ -35,6 +35,8 @@ step_through:
     - {actor: producer, action: a string, redis: SET text hi}
     - {actor: producer, action: wrong type, redis: LPUSH text x, expect: WRONGTYPE}
     - {actor: worker, action: remember, python: "seen.append('x')"}
+    - {actor: listener, action: listen, redis: SUBSCRIBE news}
+    - {actor: producer, action: announce, redis: PUBLISH news hi}
 """
 
 
@@ -79,11 +81,13 @@ def doc_fields() -> dict[str, tuple[set[str], set[str]]]:
         "variable": fields("`variables`: tracked variables"),
         "process value": fields("`processes`: process memory"),
         "blocked": fields("`blocked`: actors waiting on a blocking command"),
+        "subscribed": fields("`subscribed`: actors whose connection subscribed"),
         "step": fields("Step records"),
         "command": (command, set()),
         "reply": fields("Replies"),
         "unblocked": fields("Events", 0),
         "timeout": fields("Events", 1),
+        "received": fields("Events", 2),
     }
 
 
@@ -96,6 +100,7 @@ def api_objects(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         found["variable"].extend(point["variables"].values())
         found["process value"].extend(v for values in point["processes"].values() for v in values.values())
         found["blocked"].extend(point["blocked"].values())
+        found["subscribed"].extend(point["subscribed"].values())
     for record in trace["steps"]:
         found["step"].append(record)
         if record["command"] is not None:
@@ -104,7 +109,8 @@ def api_objects(trace: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             found["reply"].append(record["reply"])
         for event in record["events"]:
             found[event["kind"]].append(event)
-            found["command"].append(event["command"])
+            if "command" in event:
+                found["command"].append(event["command"])
             found["reply"].append(event["reply"])
     return found
 

@@ -292,8 +292,12 @@ COMMANDS: dict[str, CommandSpec] = {
     "XCLAIM": _spec(_ONE),
     "XAUTOCLAIM": _spec(_ONE),
     "XINFO": _spec(_subcommand_key),
-    # pub/sub (publishing only: a subscribed connection cannot run the next step)
+    # pub/sub: channels are namespaced per run like keys (tutor/subscribers.py reads what subscribers receive)
     "PUBLISH": CommandSpec(keys=_NONE, channels=_ONE),
+    "SUBSCRIBE": CommandSpec(keys=_NONE, channels=_ALL),
+    "UNSUBSCRIBE": CommandSpec(keys=_NONE, channels=_ALL),
+    "PSUBSCRIBE": CommandSpec(keys=_NONE, channels=_ALL),
+    "PUNSUBSCRIBE": CommandSpec(keys=_NONE, channels=_ALL),
     # transactions
     "MULTI": _spec(_NONE, status=True),
     "EXEC": _spec(_NONE),

@@ -53,6 +53,8 @@ from tutor.model import Step, StepThrough
 from tutor.pysteps import PythonStepError, compile_step, describe_error, initial_value, run_step
 from tutor.replies import error_record, py_repr, reply_record, to_json
 from tutor.streamclock import StreamClock
+from tutor.subscribers import Delivery, Subscriber, apply_confirmations, collect, is_subscribing, leave
+from tutor.subscribers import exchange as subscription_exchange
 from tutor.trace import (
     TRACE_FORMAT,
     BlockedActor,
@@ -60,9 +62,11 @@ from tutor.trace import (
     Event,
     KeyState,
     ProcessValue,
+    Received,
     Reply,
     Snapshot,
     StepRecord,
+    SubscribedActor,
     TimedOut,
     Trace,
     Unblocked,
@@ -98,6 +102,9 @@ class _Run:
     memory: dict[str, dict[str, Any]] = field(default_factory=dict)
     clock: float = 0.0
     streams: StreamClock = field(default_factory=StreamClock)  # consumer-group idle times on lesson time
+    subscribers: dict[str, Subscriber] = field(default_factory=dict)  # actors whose connection subscribed
+    deliveries: list[Delivery] = field(default_factory=list)  # messages received during the current step
+    number: int = 0  # the step being run
     crashed: dict[str, int] = field(default_factory=dict)  # actor -> step its process was killed at
     lease: Lease | None = None  # only a learner's own run (or a caller that asks) leases its keys
     guard: StepGuard | None = None
@@ -188,6 +195,9 @@ def _cleanup(state: _Run) -> None:
         for actor, client in state.clients.items():
             if actor in state.crashed:
                 continue  # its connection is already closed
+            subscriber = state.subscribers.get(actor)
+            if subscriber is not None and client.connection is not None:
+                leave(client.connection, subscriber, state.prefix)
             if actor in state.in_multi:
                 client.execute_command("DISCARD")
             client.execute_command("UNWATCH")
@@ -199,6 +209,7 @@ def _cleanup(state: _Run) -> None:
 def _step(state: _Run, number: int, step: Step | None = None) -> StepRecord:
     step = step or state.walk.steps[number - 1]
     state.written = set()
+    state.number = number
     events: list[Event] = []
     changed: set[str] = set()
     if step.wait:
@@ -231,6 +242,12 @@ def _step(state: _Run, number: int, step: Step | None = None) -> StepRecord:
         _python_step(state, step.actor, step.python, step.assign, record, changed)
     elif step.crash is not None or step.restart is not None:
         _fault_step(state, number, step, record, changed)
+    for delivery in state.deliveries:
+        subscriber = state.subscribers[delivery.actor]
+        subscriber.pending.extend(delivery.messages)
+        reply = Reply.of(reply_record(delivery.messages, delivery.raw))
+        events.append(Received(delivery.actor, step.actor, subscriber.since, reply))
+    state.deliveries = []
     record.events = events
     assert state.observer is not None
     if state.lease is not None:
@@ -271,6 +288,7 @@ def _fault_step(state: _Run, number: int, step: Step, record: StepRecord, change
             client.connection.disconnect()  # the socket itself: a pool must not hand it out again
         client.close()
         state.crashed[actor] = number
+        state.subscribers.pop(actor, None)  # Redis drops a closed connection's subscriptions
         if actor in state.walk.processes:
             state.memory[actor] = {name: initial_value(v) for name, v in state.walk.processes[actor].items()}
         record.note = step.note or messages.CRASH_NOTE.format(actor=actor)
@@ -305,6 +323,13 @@ def _redis_step(
         spec = spec_for(argv)
     except CommandError as error:
         _fail(record, str(error), "engine")
+        return
+    subscriber = state.subscribers.get(actor)
+    if subscriber is not None and subscriber.active and not is_subscribing(argv):
+        _fail(record, messages.ACTOR_SUBSCRIBED.format(actor=actor, since=subscriber.since), "engine")
+        return
+    if is_subscribing(argv) and actor in state.in_multi:
+        _fail(record, messages.SUBSCRIBE_IN_MULTI.format(name=argv[0].upper()), "engine")
         return
     sent = _namespaced(state, argv)
     assert state.observer is not None
@@ -434,9 +459,12 @@ def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool
     connection = client.connection
     assert connection is not None
     try:
-        raw = state.streams.exchange(
-            connection, state.observer, sent, state.clock, state.queued.get(actor, []), queueing
-        )
+        if is_subscribing(sent):
+            raw = subscription_exchange(connection, sent)
+        else:
+            raw = state.streams.exchange(
+                connection, state.observer, sent, state.clock, state.queued.get(actor, []), queueing
+            )
     except ResponseError as error:
         stripped = _strip(state, error)
         return {**error_record(str(stripped)), "_raw": stripped}
@@ -447,6 +475,8 @@ def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool
             raise
         return _backend_failure(state, actor, error)
     raw = _strip(state, raw)
+    if not queueing:
+        _deliveries(state, actor, sent, raw)
     if queueing:
         value = raw
         status = True
@@ -467,6 +497,34 @@ def _send(state: _Run, actor: str, sent: list[str], status: bool, queueing: bool
     record["_value"] = value
     record["_raw"] = raw
     return record
+
+
+def _deliveries(state: _Run, actor: str, sent: list[str], raw: Any) -> None:
+    """Follow a (UN|P)SUBSCRIBE's confirmations; after a PUBLISH, read what Redis sent the subscribers."""
+    if is_subscribing(sent):
+        subscriber = state.subscribers.get(actor)
+        if subscriber is None or not subscriber.active:
+            pending = subscriber.pending if subscriber is not None else []
+            subscriber = state.subscribers[actor] = Subscriber(state.number, pending=pending)
+        apply_confirmations(subscriber, raw)
+        return
+    name = sent[0].upper()
+    if name == "PUBLISH":
+        published = raw if isinstance(raw, int) else 0
+    elif name == "EXEC" and isinstance(raw, list):
+        queued = state.queued.get(actor, [])
+        replies = zip(queued, raw, strict=False)
+        published = sum(r for q, r in replies if q[0].upper() == "PUBLISH" and isinstance(r, int))
+    else:
+        return
+    if not published:
+        return
+    listening = {a: state.clients[a].connection for a, s in state.subscribers.items() if s.active}
+    connections = {a: c for a, c in listening.items() if c is not None}
+    for delivery in collect(connections, published):
+        delivery.raw = _strip(state, delivery.raw)
+        delivery.messages = _strip(state, delivery.messages)
+        state.deliveries.append(delivery)
 
 
 def _backend_failure(state: _Run, actor: str, error: Exception) -> dict[str, Any]:
@@ -709,7 +767,7 @@ def _python_step(
 
 
 def _snapshot(state: _Run, changed: set[str]) -> Snapshot:
-    """The complete state after a step: watched keys, variables, process memory, who is blocked."""
+    """The complete state after a step: watched keys, variables, process memory, who is blocked or subscribed."""
     return Snapshot(
         state=_key_states(state),
         variables={
@@ -728,6 +786,10 @@ def _snapshot(state: _Run, changed: set[str]) -> Snapshot:
         blocked={
             actor: BlockedActor(w.since, format_cli(w.argv), [w.argv[i] for i in w.blocking.keys], w.deadline)
             for actor, w in state.blocked.items()
+        },
+        subscribed={
+            actor: SubscribedActor(s.since, list(s.channels), list(s.patterns), list(s.pending))
+            for actor, s in state.subscribers.items()
         },
     )
 

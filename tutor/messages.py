@@ -21,8 +21,8 @@ FORBIDDEN_CONNECTION = (
     "database or cluster mode), which the engine keeps as it is for the whole run"
 )
 FORBIDDEN_SUBSCRIBE = (
-    "'{name}' is not available in lessons: a subscribed connection cannot run the next step; "
-    "show the PUBLISH reply (the number of subscribers) instead"
+    "'{name}' is not available in lessons: sharded pub/sub belongs to Redis Cluster; "
+    "use SUBSCRIBE and UNSUBSCRIBE (or PSUBSCRIBE and PUNSUBSCRIBE)"
 )
 FORBIDDEN_CLOCK = (
     "'{name}' is not available in lessons: its reply depends on the server's wall clock, not on lesson time, "
@@ -191,6 +191,15 @@ BACKENDS_DISAGREE = (
     "{other}; {real} is the reference, so rewrite the step to avoid the difference"
 )
 PYTHON_ERROR = 'Python raised {error}; add expect: "{error}" if this is what the step teaches'
+ACTOR_SUBSCRIBED = (
+    "actor '{actor}' subscribed at step {since}: its connection now only receives messages, and may send only "
+    "SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE or PUNSUBSCRIBE (as with redis-py's PubSub); give another actor the command"
+)
+SUBSCRIBE_IN_MULTI = "{name} cannot be queued inside MULTI in a lesson: subscribe outside the transaction"
+UNSUBSCRIBE_ALL = (
+    "{name} without a channel is not available in lessons: Redis lists the channels it leaves in its own "
+    "hash-table order, which can differ between runs; name the channels (or patterns) to leave"
+)
 ACTOR_BLOCKED = (
     "actor '{actor}' is still blocked by its command at step {since}; it cannot send another "
     "command until a push wakes it or its timeout passes (add wait: to let time pass)"

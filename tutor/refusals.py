@@ -28,12 +28,7 @@ FORBIDDEN: dict[str, str] = {
 FORBIDDEN.update(
     {name: messages.FORBIDDEN_CONNECTION for name in "HELLO AUTH QUIT RESET SELECT READONLY READWRITE ASKING".split()}
 )
-FORBIDDEN.update(
-    {
-        name: messages.FORBIDDEN_SUBSCRIBE
-        for name in "SUBSCRIBE PSUBSCRIBE SSUBSCRIBE UNSUBSCRIBE PUNSUBSCRIBE SUNSUBSCRIBE".split()
-    }
-)
+FORBIDDEN.update({name: messages.FORBIDDEN_SUBSCRIBE for name in "SSUBSCRIBE SUNSUBSCRIBE".split()})
 FORBIDDEN.update({name: messages.FORBIDDEN_CLOCK for name in "TIME TTL PTTL EXPIRETIME PEXPIRETIME".split()})
 FORBIDDEN.update({name: messages.FORBIDDEN_TIMESTAMP for name in "EXPIREAT PEXPIREAT".split()})
 FORBIDDEN.update({name: messages.FORBIDDEN_CHANCE for name in "SPOP SRANDMEMBER HRANDFIELD ZRANDMEMBER".split()})
@@ -70,6 +65,8 @@ def option_problem(name: str, argv: list[str]) -> str | None:
         for word, _ in sort_options(argv):
             if word in ("BY", "GET"):
                 return messages.SORT_PATTERN.format(name=name, option=word)
+    if name in ("UNSUBSCRIBE", "PUNSUBSCRIBE") and len(argv) < 2:
+        return messages.UNSUBSCRIBE_ALL.format(name=name)
     if name == "XINFO":
         sub = upper[1] if len(upper) > 1 else ""
         if not sub:

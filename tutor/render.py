@@ -57,6 +57,8 @@ def event_text(event: dict[str, Any]) -> str:
     """One sentence for a wake-up or timeout that happened during a step."""
     if event["kind"] == "unblocked":
         return f"{event['actor']} (blocked since step {event['since']}) received {event['reply']['py']}"
+    if event["kind"] == "received":
+        return f"{event['actor']} (subscribed since step {event['since']}) received {event['reply']['py']}"
     return f"{event['actor']}'s {event['command']['cli']} timed out: None"
 
 
@@ -181,6 +183,8 @@ def lanes(trace: dict[str, Any], upto: int) -> list[LaneRow]:
                 arrows.append(
                     Arrow("Redis", event["actor"], f"hands over {event['reply']['py']} (from {actor})", "wake")
                 )
+            elif event["kind"] == "received":
+                arrows.append(Arrow("Redis", event["actor"], f"pushes {event['reply']['py']} (from {actor})", "wake"))
         waiting = {name: ", ".join(visible(k) for k in info["keys"]) for name, info in step["blocked"].items()}
         rows.append(LaneRow(step["step"], actor, [_short(a) for a in arrows], waiting))
     return rows

@@ -258,6 +258,13 @@ def actor_views(
             text = f"woken with {shorten(event['reply']['py'], 60)}"
             detail = f"blocked since step {event['since']}; {event['by']}'s command at this step served it"
             views.append(ActorView(name, "woken", text, name == ran, detail, memory))
+        elif event is not None and event["kind"] == "received":
+            text = f"received {shorten(event['reply']['py'], 60)}"
+            detail = f"subscribed since step {event['since']}; {event['by']}'s PUBLISH sent it" + _inbox(point, name)
+            views.append(ActorView(name, "woken", text, name == ran, detail, memory))
+        elif _listening(point, name):
+            text = "subscribed to " + ", ".join(printable(c) for c in _listening(point, name))
+            views.append(ActorView(name, "running", text, name == ran, _inbox(point, name).lstrip("; "), memory))
         elif event is not None:
             text = "timed out: received None"
             detail = f"blocked since step {event['since']} on {printable(event['command']['cli'])}"
@@ -265,6 +272,22 @@ def actor_views(
         else:
             views.append(ActorView(name, "running", "running", name == ran, "", memory))
     return views
+
+
+def _listening(point: dict[str, Any], actor: str) -> list[str]:
+    """The channels and patterns a subscribed actor listens to after the step (none: not subscribed)."""
+    info = point.get("subscribed", {}).get(actor)
+    return [*info["channels"], *info["patterns"]] if info else []
+
+
+def _inbox(point: dict[str, Any], actor: str) -> str:
+    """'; 2 messages received so far: o2, o4' for a subscriber (the trace's pending messages)."""
+    info = point.get("subscribed", {}).get(actor)
+    if not info or not info["pending"]:
+        return ""
+    data = ", ".join(shorten(str(m["data"]), 20) for m in info["pending"][-5:])
+    count = len(info["pending"])
+    return f"; {count} message{'s' if count != 1 else ''} received so far: {'… ' if count > 5 else ''}{data}"
 
 
 def _memory(

@@ -102,6 +102,8 @@ def _announcement(current: dict[str, Any] | None, step: int, count: int, held_fo
     for event in current["events"]:
         if event["kind"] == "unblocked":
             parts.append(f"{event['actor']} is unblocked and receives {event['reply']['py']}.")
+        elif event["kind"] == "received":
+            parts.append(f"{event['actor']}, subscribed, receives {event['reply']['py']}.")
         else:
             parts.append(f"{event['actor']} timed out and receives None.")
     return " ".join(parts) + held

@@ -74,13 +74,24 @@ class BlockedActor:
 
 
 @dataclass(frozen=True)
+class SubscribedActor:
+    """An actor whose connection subscribed: what it listens to, and the messages it has received."""
+
+    since: int
+    channels: list[str]
+    patterns: list[str]
+    pending: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
 class Snapshot:
-    """The complete state at one point: every watched key, variable, process value and blocked actor."""
+    """The complete state at one point: every watched key, variable, process value, blocked and subscribed actor."""
 
     state: dict[str, KeyState]
     variables: dict[str, VariableState]
     processes: dict[str, dict[str, ProcessValue]]
     blocked: dict[str, BlockedActor]
+    subscribed: dict[str, SubscribedActor] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -104,7 +115,17 @@ class TimedOut:
     reply: Reply
 
 
-Event = Unblocked | TimedOut
+@dataclass(frozen=True)
+class Received:
+    """A subscribed actor's connection received the messages a PUBLISH sent it during a step."""
+
+    actor: str
+    by: str
+    since: int
+    reply: Reply
+
+
+Event = Unblocked | TimedOut | Received
 
 
 @dataclass
@@ -182,6 +203,14 @@ def _command(command: Command | None) -> dict[str, Any] | None:
 
 
 def _event(event: Event) -> dict[str, Any]:
+    if isinstance(event, Received):
+        return {
+            "kind": "received",
+            "actor": event.actor,
+            "by": event.by,
+            "since": event.since,
+            "reply": _reply(event.reply),
+        }
     if isinstance(event, Unblocked):
         return {
             "kind": "unblocked",
@@ -239,5 +268,14 @@ def _snapshot(snapshot: Snapshot) -> dict[str, Any]:
         "blocked": {
             actor: {"since": b.since, "command": b.command, "keys": list(b.keys), "deadline": b.deadline}
             for actor, b in snapshot.blocked.items()
+        },
+        "subscribed": {
+            actor: {
+                "since": s.since,
+                "channels": list(s.channels),
+                "patterns": list(s.patterns),
+                "pending": [dict(m) for m in s.pending],
+            }
+            for actor, s in snapshot.subscribed.items()
         },
     }

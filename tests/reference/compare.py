@@ -3,14 +3,14 @@
 Both sides are reduced to the same comparable view of a step: its status and reply, who was
 answered during it (a mapping actor → kind and reply, since real threads receive in any order),
 the watched keys, who is still blocked (in the order they blocked, with the step they blocked at),
-the variables and the process memory.
+the variables, the process memory, and what each subscriber listens to and has received.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-FIELDS = ("status", "reply", "events", "state", "blocked", "variables", "processes")
+FIELDS = ("status", "reply", "events", "state", "blocked", "variables", "processes", "subscribed")
 
 
 def engine_view(step: dict[str, Any]) -> dict[str, Any]:
@@ -23,6 +23,7 @@ def engine_view(step: dict[str, Any]) -> dict[str, Any]:
         "blocked": [(actor, blocked["since"]) for actor, blocked in step["blocked"].items()],
         "variables": step["variables"],
         "processes": step["processes"],
+        "subscribed": step["subscribed"],
     }
 
 

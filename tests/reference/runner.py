@@ -19,6 +19,10 @@ Redis. Nothing here predicts who will be served: the runner looks.
   lesson time and Redis's clock agree. After a wait the runner gives Redis a grace period to time
   out the clients whose lesson deadline has passed (Redis checks timeouts about every 100 ms).
 
+- A subscriber is what a Flask app would use: redis-py's own `PubSub` object, on its own connection.
+  After a step whose PUBLISH replied N (or whose EXEC ran PUBLISH commands), the runner reads the
+  subscribers with `get_message()` until N messages have come (with a deadline).
+
 Keys are the author's own names: the runner works on a database the caller has flushed. Replies go
 through redis-py's own reply callbacks, as the sample's Python code would see them.
 """
@@ -70,6 +74,21 @@ class _Actor:
     deadline: float | None = None  # lesson clock
     real_deadline: float | None = None  # time.monotonic() by which Redis must have timed it out
     assign: str | None = None
+    pubsub: redis.client.PubSub | None = None  # once it subscribes
+    subscribed_at: int = 0
+    channels: list[str] = field(default_factory=list)
+    patterns: list[str] = field(default_factory=list)
+    received: list[dict[str, Any]] = field(default_factory=list)
+
+
+_SUBSCRIBING = {"SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE"}
+
+
+def _push(message: dict[str, Any]) -> list[Any]:
+    """A PubSub message dict back as the push Redis sent."""
+    if message["type"] == "pmessage":
+        return ["pmessage", message["pattern"], message["channel"], message["data"]]
+    return [message["type"], message["channel"], message["data"]]
 
 
 @dataclass
@@ -149,6 +168,8 @@ def in_lesson_time(argv: Sequence[str], raw: Any, to_lesson: Callable[[int], int
         return [
             [_idle(v, to_lesson) if i and c[i - 1] in ("idle", "inactive") else v for i, v in enumerate(c)]
             if isinstance(c, list)
+            else {k: _idle(v, to_lesson) if k in ("idle", "inactive") else v for k, v in c.items()}
+            if isinstance(c, dict)  # RESP3 replies a map per consumer
             else c
             for c in raw
         ]
@@ -247,6 +268,7 @@ class ReferenceRun:
             actor: {name: initial_value(v) for name, v in values.items()} for actor, values in walk.processes.items()
         }
         self.observer = redis.Redis.from_url(url, decode_responses=True, socket_timeout=SETTLE_SECONDS)
+        self._last_exec: list[list[str]] = []  # the commands the last EXEC ran
 
     def run(self) -> list[dict[str, Any]]:
         """Execute every step and return what real Redis did at each one."""
@@ -281,6 +303,8 @@ class ReferenceRun:
         elif step.crash is not None or step.restart is not None:
             status, reply = self._fault_step(number, step, changed)
         self._settle("unblocked", events, changed, [])
+        if status == "ok" and reply is not None and step.argv is not None:
+            self._deliver(step.argv, reply, events)
         return {
             "status": status,
             "reply": reply,
@@ -300,6 +324,16 @@ class ReferenceRun:
                 actor: {name: {"value": to_json(v), "py": py_repr(v)} for name, v in memory.items()}
                 for actor, memory in self.memory.items()
             },
+            "subscribed": {
+                a.name: {
+                    "since": a.subscribed_at,
+                    "channels": list(a.channels),
+                    "patterns": list(a.patterns),
+                    "pending": list(a.received),
+                }
+                for a in self.actors.values()
+                if a.pubsub is not None
+            },
         }
 
     def _redis_step(self, number: int, step: Step, changed: set[str]) -> tuple[str, dict[str, Any] | None]:
@@ -313,6 +347,11 @@ class ReferenceRun:
         assert step.argv is not None
         argv = list(step.argv)
         name = argv[0].upper()
+        if name in _SUBSCRIBING:
+            return self._subscribe(number, actor, argv)
+        if actor.channels or actor.patterns:
+            since = actor.subscribed_at
+            return "error", error_record(messages.ACTOR_SUBSCRIBED.format(actor=actor.name, since=since))
         started = time.time()
         future = actor.worker.submit(_round_trip, actor.client, scaled(argv, self.scale))
         outcome = self._await(actor, future, argv)
@@ -349,11 +388,63 @@ class ReferenceRun:
             if name == "MULTI" and raw == "OK":
                 actor.in_multi, actor.queued = True, []
             elif name in ("EXEC", "DISCARD"):
+                self._last_exec = actor.queued
                 actor.in_multi, actor.queued = False, []
         if step.assign:
             self.variables[step.assign] = _Variable(None if isinstance(raw, ResponseError) else value)
             changed.add(step.assign)
         return ("error" if reply["type"] == "error" else "ok"), reply
+
+    def _subscribe(self, number: int, actor: _Actor, argv: list[str]) -> tuple[str, dict[str, Any]]:
+        """(UN|P)SUBSCRIBE through redis-py's PubSub; its confirmations are the reply, one per name."""
+        if actor.pubsub is None:
+            actor.pubsub = actor.client.pubsub()
+        if not (actor.channels or actor.patterns):
+            actor.subscribed_at = number
+        method = getattr(actor.pubsub, argv[0].lower())
+        method(*argv[1:])
+        raw: list[list[Any]] = []
+        for _ in argv[1:]:
+            message = actor.pubsub.get_message(timeout=SETTLE_SECONDS)
+            if message is None:
+                raise ReferenceError(f"{actor.name}: no confirmation of {argv} in {SETTLE_SECONDS} s")
+            raw.append(_push(message))
+            kind, name = message["type"], message["channel"]
+            names = actor.patterns if kind.startswith("p") else actor.channels
+            if kind.endswith("unsubscribe"):
+                names.remove(name)
+            elif name not in names:
+                names.append(name)
+        return "ok", reply_record(raw, raw)
+
+    def _deliver(self, argv: Sequence[str], reply: dict[str, Any], events: dict[str, dict[str, Any]]) -> None:
+        """After a PUBLISH that reached N clients, read the subscribers until N messages have come."""
+        name = argv[0].upper()
+        if name == "PUBLISH":
+            expected = int(reply["value"])
+        elif name == "EXEC" and isinstance(reply["value"], list):
+            queued = self._last_exec
+            expected = sum(r for q, r in zip(queued, reply["value"], strict=False) if q[0].upper() == "PUBLISH")
+        else:
+            return
+        listeners = [a for a in self.actors.values() if a.pubsub is not None and (a.channels or a.patterns)]
+        got: dict[str, list[dict[str, Any]]] = {a.name: [] for a in listeners}
+        deadline = time.monotonic() + SETTLE_SECONDS
+        count = 0
+        while count < expected:
+            if time.monotonic() > deadline:
+                raise ReferenceError(f"{count} of {expected} published messages arrived in {SETTLE_SECONDS} s")
+            for actor in listeners:
+                assert actor.pubsub is not None
+                message = actor.pubsub.get_message(timeout=POLL_SECONDS)
+                if message is not None:
+                    got[actor.name].append(message)
+                    count += 1
+        for actor in listeners:
+            if got[actor.name]:
+                actor.received.extend(got[actor.name])
+                raw = [_push(m) for m in got[actor.name]]
+                events[actor.name] = {"kind": "received", "reply": reply_record(got[actor.name], raw)}
 
     def _lesson_idle(self, idle_ms: int) -> int:
         """An idle time Redis measured, as lesson time: when did the entry's last event happen?
@@ -411,6 +502,9 @@ class ReferenceRun:
                 actor.pending = None
             actor.worker.shutdown(wait=True)
             actor.client.close()
+            if actor.pubsub is not None:
+                actor.pubsub.close()  # its socket closes, as a killed process's does: its subscriptions go
+            actor.pubsub, actor.channels, actor.patterns, actor.received = None, [], [], []
             self.crashed[name] = number
             if name in self.walk.processes:
                 self.memory[name] = {key: initial_value(v) for key, v in self.walk.processes[name].items()}
@@ -512,6 +606,8 @@ class ReferenceRun:
         finally:
             for actor in self.actors.values():
                 actor.worker.shutdown(wait=True)
+                if actor.pubsub is not None:
+                    actor.pubsub.close()
                 actor.client.close()
             self.observer.close()
 

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.real_redis
 ROOT = Path(__file__).resolve().parents[2]
 LESSONS = ROOT / "lessons"
 SCENARIOS = Path(__file__).resolve().parent / "scenarios"
-SOURCE = re.compile(r"^(list|zset|stream|stream-cgroups|multi)\.tcl: \S.*")
+SOURCE = re.compile(r"^(list|zset|stream|stream-cgroups|multi|pubsub)\.tcl: \S.*")
 
 
 @dataclass(frozen=True)

@@ -113,10 +113,15 @@ def test_idle_times_redis_measures_are_handed_to_the_lesson_clock() -> None:
     ]
     summary = [1, "1-0", "1-0", [["alice", "1"]]]
     assert in_lesson_time(["XPENDING", "s", "g"], summary, lesson) == summary
+    resp3 = [{"name": "alice", "pending": 1, "idle": 12, "inactive": 12}]  # a map per consumer
+    assert in_lesson_time(["XINFO", "CONSUMERS", "s", "g"], resp3, lesson) == [
+        {"name": "alice", "pending": 1, "idle": 120, "inactive": 120}
+    ]
 
 
 def test_an_idle_time_is_the_lesson_time_since_the_step_that_delivered_the_entry(real_redis: str) -> None:
     steps = run(scenario("stream-pending.yaml", "xpending-returns-pending-items"), real_redis)
+    # as r.xpending_range() returns it: one dict per entry
     assert [entry["time_since_delivered"] for entry in steps[8]["reply"]["value"]] == [3000, 3000, 3000, 3000]
 
 
@@ -145,3 +150,38 @@ def test_a_crash_really_kills_the_connection_and_a_restart_opens_a_new_one(real_
     assert steps[2]["events"] == {} and steps[2]["state"]["queue"]["py"] == "['job']"
     assert steps[3]["status"] == "error" and "restart worker first" in steps[3]["reply"]["py"]
     assert py(steps[5]) == "('queue', 'job')" and steps[5]["state"]["queue"]["py"] == "(none)"
+
+
+def test_a_subscriber_receives_through_redis_py_pubsub_what_publish_counted(real_redis: str) -> None:
+    steps = run(scenario("pubsub.yaml", "mix-subscribe-psubscribe"), real_redis)
+    assert steps[0]["reply"]["value"] == [["subscribe", "foo.bar", 1]]
+    assert steps[2]["reply"]["value"] == 2
+    assert steps[2]["events"]["rd1"]["kind"] == "received"
+    assert [m["type"] for m in steps[2]["events"]["rd1"]["reply"]["value"]] == ["message", "pmessage"]
+    assert steps[2]["subscribed"]["rd1"]["patterns"] == ["foo.*"]
+
+
+def test_a_message_published_to_nobody_reaches_nobody(real_redis: str) -> None:
+    steps = run(scenario("pubsub.yaml", "publish-subscribe-basics"), real_redis)
+    assert [s["reply"]["value"] for s in steps[4:6]] == [0, 1]
+    assert steps[4]["events"] == {}
+    assert [m["data"] for m in steps[5]["events"]["rd1"]["reply"]["value"]] == ["world"]
+
+
+def test_a_crashed_subscribers_connection_is_closed_so_publish_no_longer_counts_it(real_redis: str) -> None:
+    text = """title: t
+step_through:
+  actors: [app, alice]
+  steps:
+    - {actor: alice, action: listen, redis: SUBSCRIBE news}
+    - {actor: app, action: kill, crash: alice}
+    - {actor: app, action: publish, redis: PUBLISH news lost}
+    - {actor: app, action: start, restart: alice}
+    - {actor: alice, action: listen, redis: SUBSCRIBE news}
+    - {actor: app, action: publish, redis: PUBLISH news kept}
+"""
+    loaded = load_text(text, "t.yaml", default_id="t")
+    assert loaded.lesson is not None
+    steps = run(loaded.lesson.step_throughs[0], real_redis)
+    assert [steps[2]["reply"]["value"], steps[5]["reply"]["value"]] == [0, 1]
+    assert steps[2]["subscribed"] == {}
