@@ -30,8 +30,10 @@ def generate(folder: Path, count: int) -> None:
     texts = [source.read_text(encoding="utf-8") for source in sources]
     for index in range(count):
         text = texts[index % len(texts)]
-        text = re.sub(r"^title: (.*)$", rf"title: \1 (copy {index})", text, count=1, flags=re.M)
+        text = re.sub(r"^title: .*$", f"title: Lesson copy {index}", text, count=1, flags=re.M)
         text = re.sub(r"^order: \d+$", f"order: {index}", text, count=1, flags=re.M)
+        # A copy's file name is its id, so the topics the original builds on are not there: drop them.
+        text = re.sub(r"^builds_on: .*\n", "", text, count=1, flags=re.M)
         (folder / f"lesson-{index:04d}.yaml").write_text(text, encoding="utf-8")
 
 
