@@ -1,6 +1,9 @@
-"""Read `redis-cli MONITOR` lines back into commands: shared by the Celery fidelity test and its bench."""
+"""MONITOR, read back into commands: the parser and a threaded reader, shared by the fidelity tests and benches."""
 
 from __future__ import annotations
+
+import socket
+import threading
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", '"': '"', "\\": "\\"}
 
@@ -38,3 +41,49 @@ def parse_monitor_line(line: str) -> tuple[float, str, list[str]] | None:
         args.append("".join(out))
         i += 1
     return float(stamp), client.split(" ", 1)[-1], args
+
+
+class Monitor:
+    """A raw MONITOR connection whose lines a thread collects until stop()."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._sock = socket.create_connection((host, port), timeout=5)
+        self._sock.sendall(b"MONITOR\r\n")
+        self._sock.settimeout(0.1)
+        self._thread = threading.Thread(target=self._read, name="monitor", daemon=True)
+        self._thread.start()
+
+    def _read(self) -> None:
+        buffer = b""
+        while not self._stop.is_set():
+            try:
+                chunk = self._sock.recv(65536)
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if not chunk:
+                return
+            buffer += chunk
+            *complete, buffer = buffer.split(b"\r\n")
+            with self._lock:
+                self._lines.extend(line.decode("latin-1") for line in complete)
+
+    @property
+    def started(self) -> bool:
+        with self._lock:
+            return "+OK" in self._lines
+
+    def parsed(self) -> list[tuple[float, str, list[str]]]:
+        """Every command seen so far, in MONITOR's order, as (time, client, args)."""
+        with self._lock:
+            lines = list(self._lines)
+        return [p for p in (parse_monitor_line(line[1:]) for line in lines if line.startswith("+")) if p]
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self._sock.close()

@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-from redis_monitor import parse_monitor_line
+import redis_monitor
 
 from tutor.loader import load_file
 from tutor.model import StepThrough
@@ -86,50 +86,11 @@ class Command:
         return self.argv[1] if len(self.argv) > 1 else None
 
 
-class Monitor:
-    """A raw MONITOR connection whose lines a thread collects until stop()."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self._lines: list[str] = []
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._sock = socket.create_connection((host, port), timeout=5)
-        self._sock.sendall(b"MONITOR\r\n")
-        self._sock.settimeout(0.1)
-        self._thread = threading.Thread(target=self._read, name="monitor", daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        buffer = b""
-        while not self._stop.is_set():
-            try:
-                chunk = self._sock.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not chunk:
-                return
-            buffer += chunk
-            *complete, buffer = buffer.split(b"\r\n")
-            with self._lock:
-                self._lines.extend(line.decode("latin-1") for line in complete)
-
-    @property
-    def started(self) -> bool:
-        with self._lock:
-            return "+OK" in self._lines
+class Monitor(redis_monitor.Monitor):
+    """The shared MONITOR reader, its commands as this test's records."""
 
     def commands(self) -> list[Command]:
-        with self._lock:
-            lines = list(self._lines)
-        parsed = [p for p in (parse_monitor_line(line[1:]) for line in lines if line.startswith("+")) if p]
-        return [Command(i, client, tuple(argv)) for i, (_, client, argv) in enumerate(parsed)]
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._sock.close()
+        return [Command(i, client, tuple(argv)) for i, (stamp, client, argv) in enumerate(self.parsed())]
 
 
 # --- the capture ----------------------------------------------------------------------------------
