@@ -159,3 +159,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
         return sqlite_url(tmp_path / "progress.sqlite3")
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[sqlalchemy.Engine]:
+    """An engine on an empty progress database, migrated to the newest schema."""
+    from tutor import db
+
+    engine = db.make_engine(database_url)
+    db.upgrade(engine)
+    yield engine
+    engine.dispose()

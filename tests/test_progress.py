@@ -25,15 +25,6 @@ LEARNER = "learner-one-" + "x" * 32
 OTHER = "learner-two-" + "y" * 32
 
 
-@pytest.fixture
-def engine(database_url: str) -> Iterator[sqlalchemy.Engine]:
-    """An engine on an empty database, migrated to the newest schema."""
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture(params=[True, False], ids=["one-connection", "connection-per-call"])
 def store(request: pytest.FixtureRequest, engine: sqlalchemy.Engine) -> Iterator[ProgressStore]:
     """The store as a request holds it (one connection), and as scripts use it (one per call)."""

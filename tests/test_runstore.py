@@ -27,15 +27,6 @@ LOG = '[[3,"producer","run",["LPUSH","queue","world"]]]'
 PAGE = "/lessons/redis-broker/step-through"
 
 
-@pytest.fixture
-def engine(database_url: str) -> Iterator[sqlalchemy.Engine]:
-    """An engine on an empty database, migrated to the newest schema."""
-    engine = db.make_engine(database_url)
-    db.upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
 @pytest.fixture(params=[True, False], ids=["request-connection", "connection-per-call"])
 def runs(request: pytest.FixtureRequest, engine: sqlalchemy.Engine) -> Iterator[SqlRunStore]:
     """The run store as a request holds it (on the progress store's one connection), and as scripts do."""
