@@ -3,7 +3,9 @@ is Alembic's (a file from before Alembic upgrades without loss), and a request u
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sqlite3
 import subprocess
 import sys
@@ -364,3 +366,80 @@ def test_templates_get_no_helper_that_reads_progress(app: Flask) -> None:
     # csrf_token derives a token from the session and the secret key; cached_fragment keeps rendered pieces
     # that are the same for every learner (tutor/stepcache.py); nothing else of ours is callable there.
     assert set(own) == {"csrf_token", "cached_fragment"}
+
+
+def _statements(app: Flask) -> list[tuple[str, bool]]:
+    """Every statement the app sends from now on, and whether its connection was in autocommit."""
+    sent: list[tuple[str, bool]] = []
+
+    def record(connection: sqlalchemy.Connection, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append((statement.split()[0], connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"))
+
+    sqlalchemy.event.listen(app.extensions["tutor.db"], "before_cursor_execute", record)
+    return sent
+
+
+def _click_app(database_url: str) -> Flask:
+    return create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "s", "REDIS_URL": None})
+
+
+def test_a_step_click_is_one_read_and_one_upsert_each_in_autocommit(database_url: str) -> None:
+    app = _click_app(database_url)
+    client = app.test_client()
+    walk = "/lessons/redis-broker/step-through"
+    assert client.get(f"{walk}?step=1").status_code == 200
+    sent = _statements(app)
+    # step 4 of redis-broker holds a prediction (asked before step 5): the click reads answers, the
+    # own run and the furthest step, and writes the step reached
+    assert client.get(f"{walk}?step=4", headers={"HX-Request": "true"}).status_code == 200
+    assert sent == [("SELECT", True), ("INSERT", True)]
+    steps = SqlStore(app.extensions["tutor.db"], keep=False).steps(client_learner(client), "redis-broker")
+    assert (steps["main"].current, steps["main"].furthest) == (4, 4)
+    app.extensions["tutor.db"].dispose()
+
+
+def client_learner(client: Any) -> str:
+    with client.session_transaction() as session:
+        return str(session["learner"])
+
+
+def test_answering_a_quiz_question_is_one_read_and_one_insert(database_url: str) -> None:
+    app = _click_app(database_url)
+    client = app.test_client()
+    page = client.get("/lessons/redis-broker/step-through?step=1").get_data(as_text=True)
+    token = re.search(r'name="csrf" value="([^"]*)"', page)
+    assert token is not None
+    lesson = app.extensions["tutor.catalog"].get("redis-broker")
+    question = lesson.step_throughs[0].quiz[0]
+    right = next(i for i, choice in enumerate(question.choices) if choice.correct)
+    form = {"csrf": html.unescape(token.group(1)), "quiz": "step-through:main", "question": "1", "place": "mode"}
+    sent = _statements(app)
+    response = client.post(
+        "/lessons/redis-broker/quiz/answer", data={**form, "choice": str(right)}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 200 and "is-right" in response.get_data(as_text=True)
+    assert sent == [("SELECT", True), ("INSERT", True)]
+    answers = SqlStore(app.extensions["tutor.db"], keep=False).answers(client_learner(client), "redis-broker")
+    assert [(a.question, a.choices, a.correct) for a in answers] == [(1, (right,), True)]
+    app.extensions["tutor.db"].dispose()
+
+
+@pytest.mark.postgres
+def test_pooled_connections_the_server_dropped_are_replaced_without_an_error(postgres_url: str) -> None:
+    app = _click_app(postgres_url)
+    client = app.test_client()
+    walk = "/lessons/redis-broker/step-through"
+    assert client.get(f"{walk}?step=1").status_code == 200
+    admin = sqlalchemy.create_engine(db.normalise_url(postgres_url), poolclass=sqlalchemy.NullPool)
+    with admin.connect() as connection:
+        dropped = connection.execute(
+            sqlalchemy.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+    assert dropped >= 1  # the pool's idle connection is gone: a restart looks the same to the app
+    assert client.get(f"{walk}?step=2", headers={"HX-Request": "true"}).status_code == 200
+    steps = SqlStore(app.extensions["tutor.db"], keep=False).steps(client_learner(client), "redis-broker")
+    assert steps["main"].furthest == 2
+    app.extensions["tutor.db"].dispose()

@@ -13,7 +13,7 @@ import contextlib
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,9 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL, Connection, CursorResult, make_url
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 from tutor.urls import mask
 
@@ -135,7 +137,36 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(parsed, connect_args={"timeout": 10})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(parsed, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    # No pre-ping: it is one more round trip per request. A pooled connection the server dropped
+    # (a restart) is found by a request's first statement instead, which SqlStore sends again once.
+    return create_engine(parsed, pool_size=5, max_overflow=10)
+
+
+class Statement:
+    """A Core statement compiled once per dialect to the driver's own SQL, then sent as it is.
+
+    A click's statements are the same every time: SQLAlchemy would still walk each one to build its
+    cache key on every execution, which cost more than the database took to run it. Built lazily,
+    by `build(dialect name)` (an upsert's INSERT is the dialect's own).
+    """
+
+    def __init__(self, build: Callable[[str], ClauseElement]) -> None:
+        self._build = build
+        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+
+    def run(self, connection: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
+        """Execute with named parameters (put in order for drivers that take them by position)."""
+        dialect = connection.dialect
+        compiled = self._compiled.get(dialect.name)
+        if compiled is None:
+            done = self._build(dialect.name).compile(dialect=dialect)
+            assert isinstance(done, SQLCompiler)
+            order = tuple(done.positiontup or ()) if done.positional else None
+            compiled = self._compiled[dialect.name] = (done.string, order)
+        sql, order = compiled
+        if order is None:
+            return connection.exec_driver_sql(sql, dict(params))
+        return connection.exec_driver_sql(sql, tuple(params[name] for name in order))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -1,22 +1,45 @@
 """Where a learner's progress lives: steps reached, answers, hints, in SQL. Never in process memory.
 
 One store per request (flaskr's get_db): `store()` opens it on first use, on one pooled connection,
-and the app context's teardown closes it. Each call is one short transaction, so a click's write is
-one statement and one commit, and no read keeps a snapshot open across the request.
+and the app context's teardown closes it. The connection runs in autocommit: a statement is one
+round trip, with no BEGIN and COMMIT around it. Only what needs several statements at once
+(`transaction()`: a reset, the command counter, accounts) opens a transaction.
+
+A click reads the learner's steps, answers, hints and own runs in one lesson, in one query, kept for
+the rest of that request only (its own writes are applied to it, so it never shows less than the
+database holds for this request); the next request reads again. A click costs two statements: that
+read, and the step upsert.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app, g
-from sqlalchemy import Connection, Engine, bindparam, case, delete, insert, select, union
+from sqlalchemy import (
+    Connection,
+    Engine,
+    Float,
+    Integer,
+    Text,
+    bindparam,
+    case,
+    cast,
+    delete,
+    insert,
+    literal_column,
+    null,
+    select,
+    union,
+    union_all,
+)
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from tutor import db
 from tutor.records import Answer, ProgressStore, StepProgress, export
@@ -48,93 +71,183 @@ def _close(_error: BaseException | None = None) -> None:
         opened.close()
 
 
+@dataclass
+class _Kept:
+    """Everything one learner has in one lesson, as one request read it (and then wrote it)."""
+
+    steps: dict[str, StepProgress] = field(default_factory=dict)
+    hints: set[tuple[str, int]] = field(default_factory=set)
+    answers: list[Answer] = field(default_factory=list)
+    runs: dict[str, str] = field(default_factory=dict)
+
+
 class SqlStore:
-    """Progress in the SQL database: SQLite or PostgreSQL, the same statements on both."""
+    """Progress in the SQL database: SQLite or PostgreSQL, the same statements on both.
+
+    `keep`: hold one connection (and what was read) until `close()`, as a request does; else one
+    connection per call and nothing kept, as scripts and tests outside a request use it.
+    """
 
     def __init__(self, engine: Engine, keep: bool = True) -> None:
         self.engine = engine
         self._keep = keep
         self._connection: Connection | None = None
+        self._kept: dict[tuple[str, str], _Kept] = {}
 
     def close(self) -> None:
-        """Give the connection back to the pool."""
+        """Give the connection back to the pool, and forget what was read."""
+        self._kept.clear()
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
+    def _open(self) -> Connection:
+        if self._connection is None:
+            self._connection = self.engine.connect()
+            self._connection.execution_options(isolation_level="AUTOCOMMIT")
+        return self._connection
+
     @contextmanager
     def _tx(self) -> Iterator[Connection]:
-        """One transaction: on the kept connection (a request's), or on one checked out for this call."""
+        """A connection in autocommit for one statement: the kept one, or one checked out for this call."""
+        if not self._keep:
+            with self.engine.connect() as connection:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
+                with connection.begin():  # SQLAlchemy's bookkeeping only: the driver sends no BEGIN
+                    yield connection
+            return
+        connection = self._open()
+        with connection.begin():
+            yield connection
+
+    def _run(self, statement: db.Statement, params: Mapping[str, Any]) -> list[Any]:
+        """One statement in autocommit; its rows (RETURNING's, for a write).
+
+        Without pool pre-ping, a pooled connection the server dropped meanwhile (a restart) fails on
+        the first statement sent over it, before the server could run anything: that one is sent
+        again, once, on a new connection. A connection lost later fails the request, as it should.
+        """
+        fresh = self._connection is None
+        try:
+            with self._tx() as connection:
+                result = statement.run(connection, params)
+                return list(result.all()) if result.returns_rows else []
+        except DBAPIError as error:
+            if not (error.connection_invalidated and fresh):
+                raise
+            self.close()
+        with self._tx() as connection:
+            result = statement.run(connection, params)
+            return list(result.all()) if result.returns_rows else []
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        self._kept.clear()  # the caller writes what it likes: read again afterwards
         if not self._keep:
             with self.engine.begin() as connection:
                 yield connection
             return
-        if self._connection is None:
-            self._connection = self.engine.connect()
-        with self._connection.begin():
-            yield self._connection
+        connection = self._open()
+        connection.execution_options(isolation_level=connection.default_isolation_level)
+        try:
+            with connection.begin():
+                yield connection
+        finally:
+            if connection.invalidated:
+                self.close()
+            else:
+                connection.execution_options(isolation_level="AUTOCOMMIT")
 
     def transaction(self) -> AbstractContextManager[Connection]:
-        """One transaction on this store's connection, for modules with tables of their own (accounts, runstore)."""
-        return self._tx()
+        """One real transaction on this store's connection, for several statements that belong together."""
+        return self._transaction()
 
-    def _insert(self, connection: Connection) -> Any:
-        """The dialect's INSERT, which knows ON CONFLICT (both SQLite and PostgreSQL have it)."""
-        return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    def _lesson(self, learner: str, lesson: str) -> _Kept:
+        """The learner's steps, hints, answers and runs in a lesson: one query, kept for this request."""
+        key = (learner, lesson)
+        kept = self._kept.get(key)
+        if kept is not None:
+            return kept
+        kept = _Kept()
+        for kind, name, number, a, b, at, body, _id in self._run(_EVERYTHING, {"learner": learner, "lesson": lesson}):
+            if kind == 0:
+                kept.steps[name] = StepProgress(a, b, at)
+            elif kind == 1:
+                kept.hints.add((name, number))
+            elif kind == 2:
+                choices = tuple(json.loads(body))
+                kept.answers.append(Answer(learner, lesson, name, number, choices, bool(a), bool(b), at))
+            else:
+                kept.runs[name] = body
+        if self._keep:
+            self._kept[key] = kept
+        return kept
 
     def record_step(self, learner: str, lesson: str, walkthrough: str, step: int) -> None:
-        """Remember the step shown and the furthest reached, in one upsert."""
-        with self._tx() as connection:
-            connection.execute(
-                _step_upsert(connection.dialect.name),
-                {
-                    "learner": learner,
-                    "lesson": lesson,
-                    "walkthrough": walkthrough,
-                    "current": step,
-                    "furthest": step,
-                    "updated": time.time(),
-                },
-            )
+        """Remember the step shown and the furthest reached, in one upsert (the database keeps the maximum)."""
+        params = {"learner": learner, "lesson": lesson, "walkthrough": walkthrough, "step": step, "now": time.time()}
+        rows = self._run(_STEP_UPSERT, params)
+        kept = self._kept.get((learner, lesson))
+        if kept is not None and rows:
+            current, furthest, updated = rows[0]
+            kept.steps[walkthrough] = StepProgress(current, furthest, updated)
 
     def steps(self, learner: str, lesson: str) -> dict[str, StepProgress]:
         """Every step-through of the lesson the learner opened, by slug."""
-        t = db.steps.c
-        query = select(t.walkthrough, t.current, t.furthest, t.updated).where(t.learner == learner, t.lesson == lesson)
-        with self._tx() as connection:
-            rows = connection.execute(query).all()
-        return {w: StepProgress(c, f, u) for w, c, f, u in rows}
+        return dict(self._lesson(learner, lesson).steps)
 
     def record_hint(self, learner: str, lesson: str, quiz: str, question: int) -> None:
         """Remember that a hint was shown (the first time counts)."""
-        with self._tx() as connection:
-            statement = self._insert(connection)(db.hints).values(
-                learner=learner, lesson=lesson, quiz=quiz, question=question, at=time.time()
-            )
-            connection.execute(statement.on_conflict_do_nothing())
+        params = {"learner": learner, "lesson": lesson, "quiz": quiz, "question": question, "at": time.time()}
+        self._run(_HINT_INSERT, params)
+        kept = self._kept.get((learner, lesson))
+        if kept is not None:
+            kept.hints.add((quiz, question))
 
     def hints(self, learner: str, lesson: str) -> set[tuple[str, int]]:
         """The (quiz, question) pairs whose hint the learner has seen."""
-        t = db.hints.c
-        with self._tx() as connection:
-            rows = connection.execute(select(t.quiz, t.question).where(t.learner == learner, t.lesson == lesson))
-            return {(q, n) for q, n in rows}
+        return set(self._lesson(learner, lesson).hints)
 
     def record_answer(self, answer: Answer) -> None:
         """Keep one attempt (or a skipped prediction)."""
-        with self._tx() as connection:
-            connection.execute(
-                insert(db.answers).values(
-                    learner=answer.learner,
-                    lesson=answer.lesson,
-                    quiz=answer.quiz,
-                    question=answer.question,
-                    choices=json.dumps(list(answer.choices)),
-                    correct=answer.correct,
-                    hinted=answer.hinted,
-                    at=answer.at,
-                )
-            )
+        params = {
+            "learner": answer.learner,
+            "lesson": answer.lesson,
+            "quiz": answer.quiz,
+            "question": answer.question,
+            "choices": json.dumps(list(answer.choices)),
+            "correct": answer.correct,
+            "hinted": answer.hinted,
+            "at": answer.at,
+        }
+        self._run(_ANSWER_INSERT, params)
+        kept = self._kept.get((answer.learner, answer.lesson))
+        if kept is not None:
+            kept.answers.append(answer)
+            kept.answers.sort(key=lambda a: a.at)  # stable: the database's order (at, id)
+
+    def answers(self, learner: str, lesson: str) -> list[Answer]:
+        """A learner's answers in one lesson, oldest first (read on every click of a walk with predictions)."""
+        return list(self._lesson(learner, lesson).answers)
+
+    def own_run(self, learner: str, lesson: str, walkthrough: str) -> str | None:
+        """The command log of the learner's own run of a step-through (tutor/runstore.py), if any."""
+        return self._lesson(learner, lesson).runs.get(walkthrough)
+
+    def put_run(self, learner: str, lesson: str, walkthrough: str, log: str) -> None:
+        """Keep (or replace) the command log of the learner's own run."""
+        params = {"learner": learner, "lesson": lesson, "walkthrough": walkthrough, "log": log, "now": time.time()}
+        self._run(_RUN_UPSERT, params)
+        kept = self._kept.get((learner, lesson))
+        if kept is not None:
+            kept.runs[walkthrough] = log
+
+    def delete_run(self, learner: str, lesson: str, walkthrough: str) -> None:
+        """Forget the learner's own run of a step-through."""
+        self._run(_RUN_DELETE, {"learner": learner, "lesson": lesson, "walkthrough": walkthrough})
+        kept = self._kept.get((learner, lesson))
+        if kept is not None:
+            kept.runs.pop(walkthrough, None)
 
     def _answers(self, *where: Any) -> list[Answer]:
         t = db.answers.c
@@ -147,19 +260,13 @@ class SqlStore:
             rows = connection.execute(query).all()
         return [_answer(tuple(row)) for row in rows]
 
-    def answers(self, learner: str, lesson: str) -> list[Answer]:
-        """A learner's answers in one lesson, oldest first (read on every click of a walk with predictions)."""
-        with self._tx() as connection:
-            rows = connection.execute(_learner_answers(), {"learner": learner, "lesson": lesson}).all()
-        return [_answer(tuple(row)) for row in rows]
-
     def all_answers(self, lesson: str | None = None) -> list[Answer]:
         """Every learner's answers (in one lesson, or all), oldest first."""
         return self._answers(db.answers.c.lesson == lesson) if lesson else self._answers()
 
     def reset(self, learner: str, lesson: str) -> None:
         """Forget a learner's steps, hints and answers in one lesson, in one transaction."""
-        with self._tx() as connection:
+        with self._transaction() as connection:
             for table in (db.steps, db.hints, db.answers):
                 connection.execute(delete(table).where(table.c.learner == learner, table.c.lesson == lesson))
 
@@ -172,7 +279,7 @@ class SqlStore:
             return sorted(row[0] for row in connection.execute(query))
 
     def execute(self, query: Any) -> list[tuple[Any, ...]]:
-        """Run a read-only query (the results report's aggregates) in a transaction of its own."""
+        """Run a read-only query (the results report's aggregates)."""
         with self._tx() as connection:
             return [tuple(row) for row in connection.execute(query)]
 
@@ -182,27 +289,106 @@ def _answer(row: tuple[Any, ...]) -> Answer:
     return Answer(learner, lesson, quiz, question, tuple(json.loads(choices)), bool(correct), bool(hinted), at)
 
 
-@functools.cache
+# --- the statements of a click and of a quiz form, each compiled once per dialect ------------------
+
+_LEARNER, _LESSON = bindparam("learner", type_=Text), bindparam("lesson", type_=Text)
+
+
+def _everything(_dialect: str) -> Any:
+    """One learner's rows of four tables in one lesson, as one result: kind, name, number, a, b, at, body, id.
+
+    kind 0 steps (a, b: current, furthest), 1 hints, 2 answers (a, b: correct, hinted; body: choices),
+    3 own runs (body: the log). Answers come in the order they were given.
+    """
+    s, h, a, r = db.steps.c, db.hints.c, db.answers.c, db.own_runs.c
+    no_int, no_float, no_text = cast(null(), Integer), cast(null(), Float), cast(null(), Text)
+
+    def kind(number: int) -> Any:
+        return literal_column(str(number), Integer).label("kind")
+
+    return union_all(
+        select(kind(0), s.walkthrough, no_int, s.current, s.furthest, s.updated, no_text, no_int).where(
+            s.learner == _LEARNER, s.lesson == _LESSON
+        ),
+        select(kind(1), h.quiz, h.question, no_int, no_int, no_float, no_text, no_int).where(
+            h.learner == _LEARNER, h.lesson == _LESSON
+        ),
+        select(
+            kind(2), a.quiz, a.question, cast(a.correct, Integer), cast(a.hinted, Integer), a.at, a.choices, a.id
+        ).where(a.learner == _LEARNER, a.lesson == _LESSON),
+        select(kind(3), r.walkthrough, no_int, no_int, no_int, r.updated, r.log, no_int).where(
+            r.learner == _LEARNER, r.lesson == _LESSON
+        ),
+    ).order_by(literal_column("1"), literal_column("6"), literal_column("8"))
+
+
+def _upsert_insert(dialect: str) -> Any:
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
 def _step_upsert(dialect: str) -> Any:
-    """The step upsert of a click, built once per dialect: building it cost more than running it."""
-    statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(db.steps)
+    """The step reached: `furthest` keeps the maximum in the same statement; RETURNING what is now kept."""
+    t = db.steps
+    statement = _upsert_insert(dialect)(t).values(
+        learner=_LEARNER,
+        lesson=_LESSON,
+        walkthrough=bindparam("walkthrough", type_=Text),
+        current=bindparam("step", type_=Integer),
+        furthest=bindparam("step", type_=Integer),
+        updated=bindparam("now", type_=Float),
+    )
     new = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=["learner", "lesson", "walkthrough"],
         set_={
             "current": new.current,
-            "furthest": case((new.furthest > db.steps.c.furthest, new.furthest), else_=db.steps.c.furthest),
+            "furthest": case((new.furthest > t.c.furthest, new.furthest), else_=t.c.furthest),
             "updated": new.updated,
         },
+    ).returning(t.c.current, t.c.furthest, t.c.updated)
+
+
+def _hint_insert(dialect: str) -> Any:
+    statement = _upsert_insert(dialect)(db.hints).values(
+        learner=_LEARNER,
+        lesson=_LESSON,
+        quiz=bindparam("quiz", type_=Text),
+        question=bindparam("question", type_=Integer),
+        at=bindparam("at", type_=Float),
+    )
+    return statement.on_conflict_do_nothing()
+
+
+def _answer_insert(_dialect: str) -> Any:
+    names = ("quiz", "question", "choices", "correct", "hinted", "at")
+    columns = {name: bindparam(name, type_=db.answers.c[name].type) for name in names}
+    return insert(db.answers).values(learner=_LEARNER, lesson=_LESSON, **columns)
+
+
+def _run_upsert(dialect: str) -> Any:
+    statement = _upsert_insert(dialect)(db.own_runs).values(
+        learner=_LEARNER,
+        lesson=_LESSON,
+        walkthrough=bindparam("walkthrough", type_=Text),
+        log=bindparam("log", type_=Text),
+        updated=bindparam("now", type_=Float),
+    )
+    new = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=["learner", "lesson", "walkthrough"], set_={"log": new.log, "updated": new.updated}
     )
 
 
-@functools.cache
-def _learner_answers() -> Any:
-    """A learner's answers in one lesson, the query built once (as the step upsert)."""
-    t = db.answers.c
-    return (
-        select(t.learner, t.lesson, t.quiz, t.question, t.choices, t.correct, t.hinted, t.at)
-        .where(t.learner == bindparam("learner"), t.lesson == bindparam("lesson"))
-        .order_by(t.at, t.id)
+def _run_delete(_dialect: str) -> Any:
+    t = db.own_runs.c
+    return delete(db.own_runs).where(
+        t.learner == _LEARNER, t.lesson == _LESSON, t.walkthrough == bindparam("walkthrough", type_=Text)
     )
+
+
+_EVERYTHING = db.Statement(_everything)
+_STEP_UPSERT = db.Statement(_step_upsert)
+_HINT_INSERT = db.Statement(_hint_insert)
+_ANSWER_INSERT = db.Statement(_answer_insert)
+_RUN_UPSERT = db.Statement(_run_upsert)
+_RUN_DELETE = db.Statement(_run_delete)

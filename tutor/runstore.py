@@ -12,7 +12,7 @@ import time
 from typing import Any, Protocol
 
 from flask import Flask
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete
 from sqlalchemy.dialects import postgresql, sqlite
 
 from tutor import db, progress
@@ -54,29 +54,13 @@ class SqlRunStore:
         self._store = on
 
     def get(self, learner: str, lesson: str, walk: str) -> str | None:
-        t = db.own_runs.c
-        query = select(t.log).where(t.learner == learner, t.lesson == lesson, t.walkthrough == walk)
-        with self._store.transaction() as connection:
-            log = connection.execute(query).scalar_one_or_none()
-        return None if log is None else str(log)
+        return self._store.own_run(learner, lesson, walk)  # read with the click's other progress, in one query
 
     def put(self, learner: str, lesson: str, walk: str, log: str) -> None:
-        with self._store.transaction() as connection:
-            statement = _insert(connection)(db.own_runs).values(
-                learner=learner, lesson=lesson, walkthrough=walk, log=log, updated=time.time()
-            )
-            new = statement.excluded
-            statement = statement.on_conflict_do_update(
-                index_elements=["learner", "lesson", "walkthrough"], set_={"log": new.log, "updated": new.updated}
-            )
-            connection.execute(statement)
+        self._store.put_run(learner, lesson, walk, log)
 
     def delete(self, learner: str, lesson: str, walk: str) -> None:
-        t = db.own_runs.c
-        with self._store.transaction() as connection:
-            connection.execute(
-                delete(db.own_runs).where(t.learner == learner, t.lesson == lesson, t.walkthrough == walk)
-            )
+        self._store.delete_run(learner, lesson, walk)
 
     def count_command(self, learner: str, now: float | None = None) -> int:
         """Count one command in the learner's current minute; the total so far in that minute.
