@@ -60,12 +60,17 @@ def test_a_page_from_the_kept_pieces_equals_a_fresh_render_at_every_step(site: F
         assert [_get(client, step, fragment) for step in reversed(range(0, 8))] == fresh[::-1]
 
 
-def test_each_learner_gets_their_own_csrf_token_beside_the_kept_pieces(site: Flask) -> None:
+def test_a_click_is_the_same_bytes_for_every_learner_and_each_page_carries_its_own_token(site: Flask) -> None:
     first, second = site.test_client(), site.test_client()
-    pages = [_get(client, 3, fragment=True) for client in (first, second)]
-    tokens = [re.search(r'name="csrf" value="([^"]+)"', page).group(1) for page in pages]  # type: ignore[union-attr]
-    assert tokens[0] != tokens[1]
-    assert all('id="row-3"' in page for page in pages)
+    clicks = [_get(client, 3, fragment=True) for client in (first, second)]
+    assert clicks[0] == clicks[1] and 'id="row-3"' in clicks[0]
+    assert 'name="csrf"' not in clicks[0]  # the page's hx-headers sends the token with every htmx request
+    pages = [_get(client, 3, fragment=False) for client in (first, second)]
+    tokens = [re.findall(r'name="csrf" value="([^"]+)"', page) for page in pages]
+    headers = [re.findall(r'hx-headers=\'\{"X-CSRF-Token": "([0-9a-f]+)"\}\'', page) for page in pages]
+    for own, header in zip(tokens, headers, strict=True):
+        assert len(header) == 1 and own and set(own) == set(header)  # every form and the header: one token
+    assert headers[0] != headers[1]
 
 
 def test_a_learners_own_run_is_rendered_afresh_and_never_kept_for_others(site: Flask) -> None:

@@ -12,7 +12,7 @@ import hmac
 import re
 import secrets
 
-from flask import Flask, current_app, session
+from flask import Flask, current_app, request, session
 
 _ID = re.compile(r"^[A-Za-z0-9_\-]{32,64}$")
 
@@ -42,8 +42,16 @@ def csrf_token() -> str:
     return hmac.new(key, b"csrf:" + learner.encode(), hashlib.sha256).hexdigest()
 
 
+CSRF_HEADER = "X-CSRF-Token"
+
+
 def csrf_ok(token: str | None) -> bool:
-    """True when a submitted token belongs to this learner and this site."""
+    """True when a submitted token belongs to this learner and this site.
+
+    A form field, or else the header htmx sends from the page's `hx-headers`: a step fragment is the
+    same bytes for every learner, so the forms inside it carry no token of their own.
+    """
+    token = token or request.headers.get(CSRF_HEADER)
     if not token or current(create=False) is None:
         return False
     # compare_digest refuses non-ASCII str (TypeError): compare bytes, so a forged token is a 400, not a 500.
