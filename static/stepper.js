@@ -48,6 +48,18 @@
     return true;
   }
 
+  // A step click says which predictions this page still shows locked (tutor/views.py): the server
+  // sends the quiz section again only when the step opens one, without reading the learner's progress.
+  document.addEventListener("htmx:configRequest", function (event) {
+    var target = event.detail.target;
+    if (!target || target.id !== "stepper" || event.detail.verb !== "get") return;
+    var steps = [];
+    document.querySelectorAll(".quiz-question.locked[data-opens-at]").forEach(function (q) {
+      steps.push(q.getAttribute("data-opens-at"));
+    });
+    event.detail.headers["X-Tutor-Locked"] = steps.join(" ");
+  });
+
   var focusedId = null;
   document.addEventListener("htmx:beforeSwap", function () {
     var active = document.activeElement;

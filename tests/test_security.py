@@ -174,22 +174,6 @@ def test_every_answer_that_depends_on_hx_request_says_vary(
     assert "HX-Request" in response.headers.get("Vary", "")
 
 
-def test_the_session_cookie_is_signed_when_made_not_again_on_every_click(
-    client: FlaskClient, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from tutor import learner
-
-    first = client.get(f"{STEPPER}?step=1")
-    assert "session=" in first.headers.get("Set-Cookie", "")  # a new learner gets their id
-    assert "Expires=" in first.headers["Set-Cookie"]  # a permanent cookie, kept for a year
-    clicks = [client.get(f"{STEPPER}?step={step}", headers=HTMX) for step in (2, 3, 2)]
-    assert [click.status_code for click in clicks] == [200, 200, 200]
-    assert [click.headers.get("Set-Cookie") for click in clicks] == [None, None, None]
-    monkeypatch.setattr(learner, "REFRESH_AFTER_SECONDS", -1)  # as if the signature were a day old
-    later = client.get(f"{STEPPER}?step=3", headers=HTMX)
-    assert "session=" in later.headers.get("Set-Cookie", "")  # signed again: the year runs from now
-
-
 def test_a_tampered_session_cookie_makes_a_new_learner(client: FlaskClient) -> None:
     client.get(f"{STEPPER}?step=1")
     with client.session_transaction() as session:

@@ -3,6 +3,7 @@ and a learner's own parts (CSRF token, their own run) are never taken from anoth
 
 from __future__ import annotations
 
+import gzip
 import re
 import shutil
 from pathlib import Path
@@ -60,12 +61,17 @@ def test_a_page_from_the_kept_pieces_equals_a_fresh_render_at_every_step(site: F
         assert [_get(client, step, fragment) for step in reversed(range(0, 8))] == fresh[::-1]
 
 
-def test_each_learner_gets_their_own_csrf_token_beside_the_kept_pieces(site: Flask) -> None:
+def test_a_click_is_the_same_bytes_for_every_learner_and_each_page_carries_its_own_token(site: Flask) -> None:
     first, second = site.test_client(), site.test_client()
-    pages = [_get(client, 3, fragment=True) for client in (first, second)]
-    tokens = [re.search(r'name="csrf" value="([^"]+)"', page).group(1) for page in pages]  # type: ignore[union-attr]
-    assert tokens[0] != tokens[1]
-    assert all('id="row-3"' in page for page in pages)
+    clicks = [_get(client, 3, fragment=True) for client in (first, second)]
+    assert clicks[0] == clicks[1] and 'id="row-3"' in clicks[0]
+    assert 'name="csrf"' not in clicks[0]  # the page's hx-headers sends the token with every htmx request
+    pages = [_get(client, 3, fragment=False) for client in (first, second)]
+    tokens = [re.findall(r'name="csrf" value="([^"]+)"', page) for page in pages]
+    headers = [re.findall(r'hx-headers=\'\{"X-CSRF-Token": "([0-9a-f]+)"\}\'', page) for page in pages]
+    for own, header in zip(tokens, headers, strict=True):
+        assert len(header) == 1 and own and set(own) == set(header)  # every form and the header: one token
+    assert headers[0] != headers[1]
 
 
 def test_a_learners_own_run_is_rendered_afresh_and_never_kept_for_others(site: Flask) -> None:
@@ -99,3 +105,124 @@ def test_a_trace_that_is_not_the_shared_one_is_rendered_every_time() -> None:
     assert stepcache.cached_fragment("x", own, 0, "/", caller=body) == "<p>own run</p>"
     assert stepcache.cached_fragment("x", own, 0, "/", caller=body) == "<p>own run</p>"
     assert len(calls) == 2
+
+
+MAIN = "/lessons/redis-broker/step-through"  # 5 steps; a prediction holds Next at step 4, its result shows at 5
+# A click as the page's script sends it once no prediction is shown locked (static/stepper.js).
+CLICK = {"HX-Request": "true", "X-Tutor-Locked": ""}
+
+
+def _csrf(client: FlaskClient, step: int = 0) -> str:
+    page = client.get(f"{MAIN}?step={step}").get_data(as_text=True)
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+def _rendered_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on the view renders every response per request, as before anything was kept."""
+    monkeypatch.setattr(stepcache, "kept", lambda *args: None)
+
+
+@pytest.mark.parametrize("headers", [{}, CLICK], ids=["page", "click"])
+def test_a_kept_response_equals_the_one_rendered_for_the_request(
+    site: Flask, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = site.test_client()
+    urls = [f"{URL}?step={k}" for k in range(7)] + [f"{MAIN}?step={k}" for k in range(4)]  # no prediction here
+    kept = [client.get(url, headers=headers).get_data(as_text=True) for url in urls]
+    assert len(stepcache._RESPONSES._items) == len(urls)
+    _rendered_afresh(monkeypatch)
+    fresh = [client.get(url, headers=headers).get_data(as_text=True) for url in urls]
+    assert kept == fresh
+    assert all(f"<strong>Step {k} of 9</strong>" in page for k, page in enumerate(kept[:7]))
+
+
+def test_a_gzipped_kept_response_is_the_same_response_compressed(site: Flask) -> None:
+    client = site.test_client()
+    for headers in ({}, CLICK):
+        plain = client.get(f"{MAIN}?step=3", headers=headers)
+        zipped = client.get(f"{MAIN}?step=3", headers={**headers, "Accept-Encoding": "gzip"})
+        assert zipped.headers["Content-Encoding"] == "gzip" and "Content-Encoding" not in plain.headers
+        assert gzip.decompress(zipped.data) == plain.data
+        for response in (plain, zipped):
+            assert {"HX-Request", "Accept-Encoding"} <= set(response.vary)
+
+
+def test_one_learners_own_run_never_appears_in_another_learners_click(site: Flask) -> None:
+    a, b = site.test_client(), site.test_client()
+    before = [b.get(f"{MAIN}?step={k}", headers=CLICK).get_data(as_text=True) for k in range(3, 6)]
+    data = {"csrf": _csrf(a, 3), "step": "3", "actor": "producer", "command": "LPUSH queue learner-a-was-here"}
+    assert a.post(f"{MAIN}/console", data=data, headers=CLICK).status_code == 200
+    for k in range(3, 6):
+        mine = a.get(f"{MAIN}?step={k}", headers=CLICK).get_data(as_text=True)
+        assert "learner-a-was-here" in mine and "This is your run" in mine
+    after = [b.get(f"{MAIN}?step={k}", headers=CLICK).get_data(as_text=True) for k in range(3, 6)]
+    assert after == before
+    assert not any("learner-a-was-here" in page or "This is your run" in page for page in after)
+
+
+def test_one_learners_prediction_and_its_grade_never_appear_in_another_learners_click(site: Flask) -> None:
+    a, b = site.test_client(), site.test_client()
+    assert 'class="prediction"' in a.get(f"{MAIN}?step=4", headers=CLICK).get_data(as_text=True)  # held for a
+    data = {"csrf": _csrf(a, 4), "quiz": "step-through:main", "question": "3", "choice": "2"}
+    assert a.post("/lessons/redis-broker/quiz/predict", data=data).status_code == 303
+    graded = a.get(f"{MAIN}?step=5", headers=CLICK).get_data(as_text=True)
+    assert 'id="prediction-result"' in graded and "Your prediction" in graded
+    for step in (4, 5):  # b has not predicted: held at 4, no result at 5, whatever a did
+        page = b.get(f"{MAIN}?step={step}", headers=CLICK).get_data(as_text=True)
+        assert 'id="prediction-result"' not in page
+        assert ('class="prediction"' in page) == (step == 4)
+    a_at_3 = a.get(f"{MAIN}?step=3", headers=CLICK).get_data(as_text=True)
+    assert a_at_3 == b.get(f"{MAIN}?step=3", headers=CLICK).get_data(as_text=True)  # away from it: the same bytes
+
+
+def test_a_fragment_form_posts_with_the_token_from_the_pages_header(site: Flask) -> None:
+    client = site.test_client()
+    token = _csrf(client, 3)
+    data = {"step": "3", "actor": "producer", "command": "LPUSH queue world"}
+    refused = client.post(f"{MAIN}/console", data=data, headers={**CLICK, "X-CSRF-Token": "0" * 64})
+    assert refused.status_code == 400
+    accepted = client.post(f"{MAIN}/console", data=data, headers={**CLICK, "X-CSRF-Token": token})
+    assert accepted.status_code == 200 and "This is your run" in accepted.get_data(as_text=True)
+    other = site.test_client()
+    _csrf(other)
+    assert other.post(f"{MAIN}/console", data=data, headers={**CLICK, "X-CSRF-Token": token}).status_code == 400
+
+
+def test_an_own_run_is_found_for_a_cookie_from_before_the_cookie_listed_runs(site: Flask) -> None:
+    client = site.test_client()
+    data = {"csrf": _csrf(client, 3), "step": "3", "actor": "producer", "command": "LPUSH queue world"}
+    assert client.post(f"{MAIN}/console", data=data, headers=CLICK).status_code == 200
+    with client.session_transaction() as session:
+        assert session["runs"] == ["redis-broker/main"]
+        del session["runs"]  # as a cookie set before the list existed
+    assert "This is your run" in client.get(f"{MAIN}?step=4", headers=CLICK).get_data(as_text=True)
+    with client.session_transaction() as session:
+        assert session["runs"] == ["redis-broker/main"]  # filled from the store, once
+    data["do"] = "back"
+    assert client.post(f"{MAIN}/console", data=data, headers=CLICK).status_code == 200
+    with client.session_transaction() as session:
+        assert session["runs"] == []
+    assert "This is your run" not in client.get(f"{MAIN}?step=4", headers=CLICK).get_data(as_text=True)
+
+
+def test_a_step_click_does_not_sign_the_cookie_again_and_a_page_does(site: Flask) -> None:
+    client = site.test_client()
+    assert "Set-Cookie" in client.get(f"{MAIN}?step=1").headers  # the learner's first page sets it
+    assert "Set-Cookie" not in client.get(f"{MAIN}?step=2", headers=CLICK).headers
+    assert "Set-Cookie" in client.get(f"{MAIN}?step=2").headers  # a page pushes the expiry forward
+
+
+@pytest.mark.parametrize(
+    ("locked", "sent"),
+    [("5", True), ("", False), ("4 9", False), (None, True), ("junk", True)],
+    ids=["locked-here", "none-locked", "others-locked", "no-header-reads-store", "bad-header-reads-store"],
+)
+def test_a_click_brings_the_quiz_section_when_the_page_says_the_step_opens_a_prediction(
+    site: Flask, locked: str | None, sent: bool
+) -> None:
+    client = site.test_client()
+    client.get(f"{MAIN}?step=3")
+    headers = {"HX-Request": "true"} if locked is None else {**CLICK, "X-Tutor-Locked": locked}
+    response = client.get(f"{MAIN}?step=5", headers=headers)
+    assert ('<section class="quiz-section"' in response.get_data(as_text=True)) == sent
+    assert "X-Tutor-Locked" in response.vary

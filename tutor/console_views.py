@@ -12,11 +12,12 @@ import re
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, current_app, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 from redis.exceptions import RedisError
+from sqlalchemy import select
 
-from tutor import engine, learner, messages, ownrun, quiz_views, runstore, tracecache, views
+from tutor import db, engine, learner, messages, ownrun, progress, quiz_views, runstore, tracecache, views
 from tutor.cli_help import help_text
 from tutor.commands import CommandError, parse_cli
 from tutor.guard import LimitExceeded, RunGuard, RunLimits, check_stated_sizes
@@ -44,6 +45,51 @@ def limits() -> RunLimits:
     return current_app.config["TUTOR_RUN_LIMITS"]  # type: ignore[no-any-return]
 
 
+RUNS = "runs"  # in the signed session cookie: the step-throughs ("lesson/slug") where the learner has a run
+
+
+def has_own_run(lesson: Lesson, walk: StepThrough, who: str) -> bool:
+    """Whether the learner may have a run of this step-through, without a store read on a step click.
+
+    The store holds the run; the signed cookie says which step-throughs have one, so a click of a
+    learner without a run (nearly every click) reads nothing. The cookie travels with the learner,
+    so every process knows it (no learner state in process memory). The console's and the shared
+    link's views keep it in step with the store; a cookie from before the list (or without it) is
+    filled once from the store. A stale "yes" only costs a read that finds nothing.
+    """
+    known = session.get(RUNS)
+    if not isinstance(known, list):
+        t = db.own_runs.c
+        rows = progress.store().execute(select(t.lesson, t.walkthrough).where(t.learner == who))
+        known = sorted(f"{lesson_id}/{slug}" for lesson_id, slug in rows)
+        session[RUNS] = known
+    return _run_name(lesson, walk) in known
+
+
+def _run_name(lesson: Lesson, walk: StepThrough) -> str:
+    return f"{lesson.id}/{walk.slug}"
+
+
+def _mark_run(lesson: Lesson, walk: StepThrough, present: bool) -> None:
+    """Keep the cookie's list of step-throughs with a run in step with the store (see has_own_run)."""
+    known = session.get(RUNS)
+    names = {str(name) for name in known} if isinstance(known, list) else set()
+    names.discard(_run_name(lesson, walk))
+    if present:
+        names.add(_run_name(lesson, walk))
+    session[RUNS] = sorted(names)
+
+
+def _put(lesson: Lesson, walk: StepThrough, who: str, entries: list[ownrun.Entry]) -> None:
+    runstore.store().put(who, lesson.id, walk.slug, ownrun.dumps(entries))
+    _mark_run(lesson, walk, True)
+
+
+def _delete(lesson: Lesson, walk: StepThrough, who: str) -> None:
+    runstore.store().delete(who, lesson.id, walk.slug)
+    _mark_run(lesson, walk, False)
+
+
 def saved(lesson: Lesson, walk: StepThrough, who: str) -> list[ownrun.Entry]:
     """The learner's run of this step-through from the store, validated again (a bad one is dropped)."""
     text = runstore.store().get(who, lesson.id, walk.slug)
@@ -52,7 +98,7 @@ def saved(lesson: Lesson, walk: StepThrough, who: str) -> list[ownrun.Entry]:
     try:
         return ownrun.loads(text, walk)
     except ownrun.RunError:
-        runstore.store().delete(who, lesson.id, walk.slug)
+        _delete(lesson, walk, who)
         return []
 
 
@@ -170,7 +216,7 @@ def command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     do, _, named = form.get("do", "run").partition(":")
     entries = saved(lesson, walk, who)
     if do == "back":
-        runstore.store().delete(who, lesson.id, walk.slug)
+        _delete(lesson, walk, who)
         return _done(lesson, walk, who, step, [])
     actor = named if do in ("crash", "restart") else form.get("actor", "")
     if actor not in walk.actors:
@@ -204,7 +250,7 @@ def command(lesson_id: str, slug: str | None) -> ResponseReturnValue:
         return _refuse(lesson, walk, who, step, 422, messages.RUN_FAILED.format(error=_said(error)), line, entries)
     if refusal is not None:
         return _refuse(lesson, walk, who, step, 409, refusal, line, entries)
-    runstore.store().put(who, lesson.id, walk.slug, ownrun.dumps(candidate))
+    _put(lesson, walk, who, candidate)
     return _done(lesson, walk, who, step, candidate)
 
 
@@ -337,5 +383,5 @@ def shared(lesson_id: str, slug: str | None, token: str) -> ResponseReturnValue:
         engine.run(walk, backend(), lesson.id, inserts=ownrun.inserts(entries), guard=guard)
     except LimitExceeded as limit:
         return _refuse(lesson, walk, who, step, limit.status, str(limit))
-    runstore.store().put(who, lesson.id, walk.slug, ownrun.dumps(entries))
+    _put(lesson, walk, who, entries)
     return redirect(step_url(lesson, walk, step) + "#console", code=303)

@@ -472,9 +472,10 @@ class PredictionResult:
 def predictions(lesson: Lesson, walk: StepThrough, who: str, requested: int) -> tuple[Hold, dict[str, Any]]:
     """Hold the step-through before an undecided prediction; the stepper's extra context.
 
-    Called by the step-through view: walks without predictions cost no store read.
+    Called by the step-through view on every click: a prediction asks at step N-1 and shows its
+    result at step N, so at every other step (and in walks without predictions) nothing is read.
     """
-    if not any(q.ask_before_step for q in walk.quiz):
+    if not any(q.ask_before_step in (requested, requested + 1) for q in walk.quiz):
         return Hold(step=requested), {}
     name = quiz.quiz_name(walk)
     answers = [a for a in progress.store().answers(who, lesson.id) if a.quiz == name]

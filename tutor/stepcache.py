@@ -1,6 +1,10 @@
 """What the step-through page shows at step k that is the same for every learner, kept per (version, step).
 
-Two things are kept, both derived from the lesson alone, never from a learner:
+Three things are kept, all derived from the lesson alone, never from a learner:
+- whole responses (`kept`): the stepper fragment of a step click, as bytes and gzipped, and the full
+  page, as pieces around slots where each request puts the learner's own parts (their CSRF token,
+  their quiz section); the view uses them only when the learner has nothing of their own inside the
+  stepper (no prediction held or graded there, no own run);
 - the stepper's template context (rows, lanes, tracker, highlighted code) for a cached trace at step k;
 - rendered pieces of the page, marked in the template with
   `{% call cached_fragment("name", trace, step, base_url) %}...{% endcall %}`.
@@ -15,20 +19,98 @@ is a plain dict, and everything about it is computed afresh. The memory is bound
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask
 from markupsafe import Markup
 
-from tutor import stepper, tracecache
+from tutor import gzsplice, stepper, tracecache
 from tutor.model import Lesson, StepThrough
 
 FRAGMENTS_KEPT = 4096
 CONTEXTS_KEPT = 1024
+RESPONSES_KEPT = 2048
 
 _FRAGMENTS = tracecache._Lru(FRAGMENTS_KEPT)
 _CONTEXTS = tracecache._Lru(CONTEXTS_KEPT)
+_RESPONSES = tracecache._Lru(RESPONSES_KEPT)
+
+# Where a kept response has a learner's own part: private-use characters, which escaping leaves as they
+# are and which no lesson text carries (a render that contains one otherwise is not kept).
+_MARK = "\ue000"
+CSRF_SLOT = f"{_MARK}csrf{_MARK}"
+QUIZ_SLOT = Markup(f"{_MARK}quiz{_MARK}")
+
+
+@dataclass(frozen=True)
+class Kept:
+    """A response body kept for every learner: fixed text, with named slots between the pieces.
+
+    `texts` has one piece more than `slots`; `deflated` holds each piece compressed once, so that a
+    gzipped response costs only the compression of what is put in the slots (tutor/gzsplice.py).
+    `lesson` is held so that the lesson object (part of the key, by identity) outlives the entry.
+    """
+
+    lesson: Lesson
+    texts: tuple[bytes, ...]
+    slots: tuple[str, ...]
+    deflated: tuple[gzsplice.Piece, ...]
+    gzipped: bytes | None  # the whole response gzipped, when it has no slot
+
+    def body(self, filled: Mapping[str, str]) -> bytes:
+        """The response with each slot filled."""
+        parts = [self.texts[0]]
+        for name, text in zip(self.slots, self.texts[1:], strict=True):
+            parts.append(filled[name].encode())
+            parts.append(text)
+        return b"".join(parts)
+
+    def gzip(self, filled: Mapping[str, str]) -> bytes:
+        """The response gzipped: the kept pieces as compressed once, the slots compressed now."""
+        if self.gzipped is not None:
+            return self.gzipped
+        pieces = [self.deflated[0]]
+        for name, piece in zip(self.slots, self.deflated[1:], strict=True):
+            pieces.append(gzsplice.deflate(filled[name].encode(), gzsplice.OWN_LEVEL))
+            pieces.append(piece)
+        return gzsplice.join(pieces)
+
+
+def kept(lesson: Lesson, trace: dict[str, Any], key: Hashable, render: Callable[[], str]) -> Kept | None:
+    """The response kept for (lesson, trace version, key), rendered by `render` the first time.
+
+    `render` renders the learner-free page: CSRF_SLOT for the token, QUIZ_SLOT for the quiz section.
+    None for a learner's own run (a trace this cache did not serve), and for a page whose lesson text
+    itself holds the slot mark: those are rendered every time.
+    """
+    if not isinstance(trace, tracecache.SharedTrace):
+        return None
+    full_key = (id(lesson), trace.key, key)
+    known: Kept | None = _RESPONSES.get(full_key)
+    if known is not None and known.lesson is lesson:
+        return known
+    known = _split(lesson, render())
+    if known is not None:
+        _RESPONSES.put(full_key, known)
+    return known
+
+
+def _split(lesson: Lesson, text: str) -> Kept | None:
+    texts, slots = [], []
+    rest = text
+    while _MARK in rest:
+        before, _, after = rest.partition(_MARK)
+        name, mark, rest = after.partition(_MARK)
+        if not mark or f"{_MARK}{name}{_MARK}" not in (CSRF_SLOT, QUIZ_SLOT):
+            return None
+        texts.append(before.encode())
+        slots.append(name)
+    texts.append(rest.encode())
+    deflated = tuple(gzsplice.deflate(piece) for piece in texts)
+    whole = gzsplice.join(deflated) if not slots else None
+    return Kept(lesson, tuple(texts), tuple(slots), deflated, whole)
 
 
 def init_app(app: Flask) -> None:
@@ -78,3 +160,4 @@ def clear() -> None:
     """Forget every kept piece (tests)."""
     _FRAGMENTS.clear()
     _CONTEXTS.clear()
+    _RESPONSES.clear()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import re
 from functools import partial
+from typing import Any
 
-from flask import Blueprint, redirect, request
+from flask import Blueprint, Response, g, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from tutor import console_views, learner, messages, progress, quiz, quiz_views
+from tutor import console_views, learner, messages, progress, quiz, quiz_views, stepcache, tracecache
 from tutor.model import Lesson, StepThrough
 from tutor.render import changed_lines, code_lines
 from tutor.stepcache import stepper_context  # stepper.stepper_context, kept per (version, step)
-from tutor.web import catalog, fail, is_fragment_request, render, step_url
+from tutor.web import backend, catalog, fail, is_fragment_request, render, send_kept, step_url
 
 bp = Blueprint("lessons", __name__)
 
@@ -86,34 +87,118 @@ def performance(lesson_id: str) -> ResponseReturnValue:
 @bp.get("/lessons/<lesson_id>/step-through", defaults={"slug": None})
 @bp.get("/lessons/<lesson_id>/step-through/<slug>")
 def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
-    """The step-through at step k: the first k steps executed now, in this learner's own run."""
+    """The step-through at step k: the lesson's one run (or the learner's own run) sliced at step k.
+
+    A click of a learner with nothing of their own in the stepper (no prediction held or graded at
+    this step, no own run) is served from bytes kept per (lesson version, step-through, step); a full
+    page from pieces kept the same way, around the learner's CSRF token and quiz section.
+    """
     lesson = get_lesson(lesson_id)
     walk = get_walk(lesson, slug)
     who = learner.current()
     assert who is not None
     step, beyond = _requested_step(walk, lesson.id, who)
-    if beyond and not is_fragment_request():
+    fragment = is_fragment_request()
+    if beyond and not fragment:
         return redirect(step_url(lesson, walk, step), 302)  # ?step=99 of 5: the last step, at its own address
     # At step N-1 of an unanswered prediction (ask_before_step: N), its question replaces Next.
-    _, prediction = quiz_views.predictions(lesson, walk, who, step)
-    trace, console = console_views.own_run(lesson, walk, who, step)  # the learner's own run, if they have one
-    asked = [q.ask_before_step for q in walk.quiz if q.ask_before_step]
-    reached_before = _furthest(lesson, walk, who) if asked else 0  # one store read, only where it matters
-    progress.store().record_step(who, lesson.id, walk.slug, step)
-    held_for = prediction["prediction"].step if "prediction" in prediction else None
-    context = stepper_context(
-        lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk), held_for=held_for
-    )
+    _, prediction = quiz_views.predictions(lesson, walk, who, step)  # a store read only at steps N-1 and N
+    own = console_views.has_own_run(lesson, walk, who)  # from the signed cookie, no store read
     # The quiz section is on the page; a fragment carries it (out of band) only when it changed: a
     # prediction was just graded, or one opened because its step has now run.
+    asked = [q.ask_before_step for q in walk.quiz if q.ask_before_step]
+    opened = fragment and _opens_a_prediction(lesson, walk, who, step, asked)
+    progress.store().record_step(who, lesson.id, walk.slug, step)
+    if own:
+        trace, console = console_views.own_run(lesson, walk, who, step)
+        if not console["active"] and console["output"] is None:  # the cookie said so, but the run is gone
+            console = None
+    else:  # the lesson's run; its console (the same for everyone) is computed only when a render needs it
+        trace, console = tracecache.trace(walk, backend(), lesson.id, upto=step), None
     graded = prediction.get("prediction_result")
-    opened = any(reached_before < asked_at <= step for asked_at in asked)
-    needs_quiz = not is_fragment_request() or opened or (graded is not None and graded.focus)
-    context["quizview"] = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
-    response = render("step_through.html", "_stepper.html", **context, **prediction, console=console)
+    needs_quiz = not fragment or opened or (graded is not None and graded.focus)
+    quizview = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
+    response = None
+    if not prediction and console is None and not (fragment and quizview):
+        response = _kept_response(lesson, walk, trace, step, quizview, fragment)
+    if response is None:
+        if console is None:
+            trace, console = console_views.own_run(lesson, walk, who, step, entries=[])
+        held_for = prediction["prediction"].step if "prediction" in prediction else None
+        context = stepper_context(
+            lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk), held_for=held_for
+        )
+        response = render(
+            "step_through.html", "_stepper.html", **context, **prediction, console=console, quizview=quizview
+        )
     if beyond:
         response.headers["HX-Push-Url"] = step_url(lesson, walk, step)
+    if g.get("varies_on_locked"):
+        response.vary.add(LOCKED_HEADER)
     return response
+
+
+def _kept_response(
+    lesson: Lesson,
+    walk: StepThrough,
+    trace: dict[str, Any],
+    step: int,
+    quizview: dict[str, Any] | None,
+    fragment: bool,
+) -> Response | None:
+    """The click or page from kept bytes (tutor/stepcache.py); None for a learner's own run.
+
+    Kept renders see no learner: the token is a slot (CSRF_SLOT), and so is the quiz section of a
+    page; a fragment has neither (its forms rely on the page's hx-headers token).
+    """
+
+    def learner_free() -> str:
+        _, console = console_views.own_run(lesson, walk, "", step, entries=[])  # nobody's: the lesson's run
+        context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
+        template = "_stepper.html" if fragment else "step_through.html"
+        return render_template(
+            template,
+            as_fragment=fragment,
+            **context,
+            console=console,
+            quizview=None,
+            quiz_slot=None if fragment else stepcache.QUIZ_SLOT,
+            csrf_token=lambda: stepcache.CSRF_SLOT,
+        )
+
+    # The addresses in it follow from the lesson id (in `kept`'s key), the slug and where the app is mounted.
+    kept = stepcache.kept(lesson, trace, (walk.slug, step, request.script_root, fragment), learner_free)
+    if kept is None:
+        return None
+    filled = {}
+    if kept.slots:
+        filled["csrf"] = learner.csrf_token()
+    if "quiz" in kept.slots:
+        filled["quiz"] = render_template("_quiz.html", quizview=quizview)
+    return send_kept(kept, filled)
+
+
+_LOCKED = re.compile(r"[0-9]{1,6}(?: [0-9]{1,6}){0,63}|")
+LOCKED_HEADER = "X-Tutor-Locked"
+
+
+def _opens_a_prediction(lesson: Lesson, walk: StepThrough, who: str, step: int, asked: list[int]) -> bool:
+    """Whether this step opens a prediction the learner's page still shows locked (before recording the step).
+
+    The page's script sends the steps of the predictions it shows locked (X-Tutor-Locked, see
+    static/stepper.js), so most clicks read nothing; without the header (or with a malformed one) the
+    learner's furthest step is read from the store. A wrong header only makes the quiz section come
+    along with the step, rendered from the store as always.
+    """
+    if not any(asked_at <= step for asked_at in asked):
+        return False
+    g.varies_on_locked = True
+    header = request.headers.get(LOCKED_HEADER)
+    if header is not None and _LOCKED.fullmatch(header):
+        locked = {int(number) for number in header.split()}
+        return any(asked_at <= step for asked_at in asked if asked_at in locked)
+    reached_before = _furthest(lesson, walk, who)
+    return any(reached_before < asked_at <= step for asked_at in asked)
 
 
 def _furthest(lesson: Lesson, walk: StepThrough, who: str) -> int:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import gzip
+from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import redis
 from flask import Flask, Response, abort, current_app, g, make_response, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface, SessionMixin
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tutor import messages, stepcache
@@ -15,6 +17,7 @@ from tutor.catalog import Catalog
 from tutor.inline import inline
 from tutor.model import Lesson, StepThrough
 from tutor.render import cell, readable_command
+from tutor.stepcache import Kept
 from tutor.urls import mask
 
 
@@ -23,6 +26,7 @@ def init_app(app: Flask) -> None:
     rescan = float(app.config.get("TUTOR_RESCAN_SECONDS", 1.0))
     app.extensions["tutor.catalog"] = Catalog(app.config["TUTOR_LESSONS"], rescan_seconds=rescan)
     app.extensions["tutor.backend"] = Backend(app.config["REDIS_URL"])
+    app.session_interface = _LearnerSessions()
     app.register_error_handler(RequestEntityTooLarge, _too_large)
     app.register_error_handler(HTTPException, _error_page)
     app.register_error_handler(redis.exceptions.ConnectionError, _redis_down)
@@ -63,7 +67,8 @@ def is_fragment_request() -> bool:
     so a cache never hands a fragment to a page load or the other way round, whoever asked.
     """
     g.varies_on_htmx = True
-    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
+    g.fragment = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
+    return bool(g.fragment)
 
 
 def render(page: str | None, fragment: str | None = None, **context: Any) -> Response:
@@ -74,6 +79,32 @@ def render(page: str | None, fragment: str | None = None, **context: Any) -> Res
     response = make_response(render_template(template, as_fragment=as_fragment, **context))
     response.vary.add("HX-Request")
     return response
+
+
+def send_kept(kept: Kept, filled: Mapping[str, str] | None = None) -> Response:
+    """A kept response (tutor/stepcache.py) with its slots filled, gzipped from kept pieces when accepted."""
+    filled = filled or {}
+    if _accepts_gzip():
+        response = Response(kept.gzip(filled), mimetype="text/html")
+        response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = Response(kept.body(filled), mimetype="text/html")
+    response.vary.add("HX-Request")
+    return response
+
+
+class _LearnerSessions(SecureCookieSessionInterface):
+    """Flask's signed cookie, not signed and sent again on a step click that changed nothing in it.
+
+    A permanent session is re-sent on every response to push its expiry forward; a full page
+    still does that, so a learner's cookie lives on while they use the site, but a step fragment
+    (most requests) skips signing a cookie the browser already has.
+    """
+
+    def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
+        if session.modified:
+            return True
+        return bool(session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"] and not g.get("fragment"))
 
 
 # 'self' only: no inline script or style anywhere (htmx's own indicator style is turned off in base.html).
@@ -109,7 +140,7 @@ def _compress(response: Response) -> Response:
     """Gzip pages, fragments and JSON for clients that accept it: a step click stays a few KB."""
     response.vary.add("Accept-Encoding")
     if (
-        "gzip" not in request.headers.get("Accept-Encoding", "")
+        not _accepts_gzip()
         or response.direct_passthrough
         or "Content-Encoding" in response.headers
         or not (response.mimetype or "").startswith(_COMPRESSIBLE)
@@ -124,6 +155,10 @@ def _compress(response: Response) -> Response:
     response.set_data(gzip.compress(body, compresslevel=1))
     response.headers["Content-Encoding"] = "gzip"
     return response
+
+
+def _accepts_gzip() -> bool:
+    return "gzip" in request.headers.get("Accept-Encoding", "")
 
 
 def _redis_down(error: Exception) -> tuple[str, int]:
