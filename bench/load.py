@@ -12,7 +12,8 @@ command, and checks each body.
 
 Prints throughput, p50/p95/p99 latency, errors, and the gunicorn processes' CPU time per request
 (user + system, from /proc: what a request costs the server whatever else the machine runs) of both,
-and the ratios. A throwaway redis-server
+the CPU time per request of PostgreSQL's processes and Redis (for tutor: what its store costs on the
+other side of the socket), and the ratios. A throwaway redis-server
 and PostgreSQL (fsync off, tests/pg_cluster.py) are started on free loopback ports unless --redis /
 --database name existing ones. The load generator runs on the same machine as the servers and takes
 CPU from them (as it does from the hello-world): read the ratio, not the absolute figures.
@@ -30,10 +31,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gzip
 import html
 import os
 import random
 import re
+import signal
 import statistics
 import subprocess
 import sys
@@ -100,6 +103,7 @@ class Connection:
             self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
         assert self.reader is not None
         lines = [f"{method} {path} HTTP/1.1", f"Host: 127.0.0.1:{self.port}", f"Content-Length: {len(body)}"]
+        lines.append("Accept-Encoding: gzip")  # as every browser sends it
         if self.cookies:
             lines.append("Cookie: " + "; ".join(f"{k}={v}" for k, v in self.cookies.items()))
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
@@ -110,7 +114,7 @@ class Connection:
             raise ConnectionError("the server closed the connection")
         self.answered = True
         status = int(status_line.split()[1])
-        length, close = 0, False
+        length, close, gzipped = 0, False, False
         while True:
             line = (await self.reader.readline()).decode("latin-1").rstrip("\r\n")
             if not line:
@@ -124,10 +128,12 @@ class Connection:
                 self.cookies[key] = rest.split(";", 1)[0]
             elif name == "connection" and value.lower() == "close":
                 close = True
+            elif name == "content-encoding":
+                gzipped = value.lower() == "gzip"
         data = await self.reader.readexactly(length) if length else b""
         if close:
             await self.close()
-        return status, data.decode()
+        return status, (gzip.decompress(data) if gzipped else data).decode()
 
     async def close(self) -> None:
         if self.writer is not None:
@@ -264,7 +270,9 @@ def gunicorn(app: str, args: argparse.Namespace, env: dict[str, str], cwd: Path)
             print(f"(gunicorn log {log.name} holds a traceback)")
 
 
-def report(label: str, tally: Tally, seconds: float, cpu: float, client: float) -> tuple[float, float]:
+def report(
+    label: str, tally: Tally, seconds: float, cpu: float, client: float, stores: float | None = None
+) -> tuple[float, float]:
     ordered = sorted(tally.latencies) or [0.0]
 
     def pct(p: float) -> float:
@@ -276,8 +284,9 @@ def report(label: str, tally: Tally, seconds: float, cpu: float, client: float) 
         f"p50 {pct(0.50):7.1f} ms  p95 {pct(0.95):7.1f} ms  p99 {pct(0.99):7.1f} ms  "
         f"mean {statistics.mean(ordered) * 1000:6.1f} ms  errors {len(tally.errors)}  "
         f"CPU per request: server {cpu / max(tally.requests, 1) * 1000:.2f} ms, "
-        f"load generator {client / max(tally.requests, 1) * 1000:.2f} ms; "
-        f"resent after a keep-alive close: {tally.retries}"
+        f"load generator {client / max(tally.requests, 1) * 1000:.2f} ms"
+        + ("" if stores is None else f", PostgreSQL + Redis {stores / max(tally.requests, 1) * 1000:.2f} ms")
+        + f"; resent after a keep-alive close: {tally.retries}"
     )
     if len(tally.kinds) > 1:
         for kind, times in sorted(tally.kinds.items()):
@@ -310,6 +319,28 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def store_cpu_seconds(database_url: str, redis_url: str) -> float | None:
+    """User + system CPU seconds of PostgreSQL's processes (postmaster and backends) and of redis-server.
+
+    Read from /proc for PostgreSQL (its data directory's postmaster.pid: needs the cluster on this
+    machine and a role that may read data_directory) and from INFO cpu for Redis; None if either is out of reach.
+    """
+    import redis
+    import sqlalchemy
+
+    from tutor import db
+
+    try:
+        engine = sqlalchemy.create_engine(db.normalise_url(database_url), poolclass=sqlalchemy.NullPool)
+        with engine.connect() as connection:
+            data = connection.execute(sqlalchemy.text("SHOW data_directory")).scalar_one()
+        postmaster = int(Path(data, "postmaster.pid").read_text().split()[0])
+        info = redis.Redis.from_url(redis_url).info("cpu")
+    except (OSError, ValueError, sqlalchemy.exc.SQLAlchemyError, redis.RedisError):
+        return None
+    return cpu_seconds(postmaster) + float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--learners", type=int, default=100)
@@ -321,6 +352,8 @@ def main() -> None:
     parser.add_argument("--redis", help="an existing Redis (else a throwaway redis-server)")
     parser.add_argument("--database", help="an existing PostgreSQL URL (else a throwaway cluster)")
     args = parser.parse_args()
+    # A kill (SIGTERM) unwinds the `with` blocks below, so gunicorn, redis-server and PostgreSQL stop too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     p = plan()
     per_session = 1 + FORWARD + (FORWARD - 3) + 1
     with contextlib.ExitStack() as stack:
@@ -346,9 +379,11 @@ def main() -> None:
             asyncio.run(warm(port, p, args))
             deadline = time.monotonic() + args.seconds
             learners = [tutor_learner(port, p, args.sessions, deadline, tutor) for _ in range(args.learners)]
-            cpu, own = cpu_seconds(pid), time.process_time()
+            cpu, own, stores = cpu_seconds(pid), time.process_time(), store_cpu_seconds(database_url, redis_url)
             tutor_seconds = asyncio.run(_run_all(learners))
             tutor_cpu, tutor_client = cpu_seconds(pid) - cpu, time.process_time() - own
+            after = store_cpu_seconds(database_url, redis_url)
+            tutor_stores = None if stores is None or after is None else after - stores
         hello = Tally(think=args.think)
         with gunicorn("hello_app:app", args, env, ROOT / "bench") as (port, pid):
             asyncio.run(_run_all([hello_learner(port, 20, time.monotonic() + 60, Tally()) for _ in range(8)]))
@@ -358,7 +393,7 @@ def main() -> None:
             cpu, own = cpu_seconds(pid), time.process_time()
             hello_seconds = asyncio.run(_run_all(hellos))
             hello_cpu, hello_client = cpu_seconds(pid) - cpu, time.process_time() - own
-    ours, our_p99 = report("tutor", tutor, tutor_seconds, tutor_cpu, tutor_client)
+    ours, our_p99 = report("tutor", tutor, tutor_seconds, tutor_cpu, tutor_client, tutor_stores)
     theirs, _ = report("hello-world", hello, hello_seconds, hello_cpu, hello_client)
     print(f"tutor / hello-world throughput: {ours / theirs:.2f} (target >= 0.5)")
     verdicts = [
