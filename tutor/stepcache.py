@@ -3,8 +3,7 @@
 Three things are kept, all derived from the lesson alone, never from a learner:
 - whole responses (`kept`): the stepper fragment of a step click, as bytes and gzipped, and the full
   page, as pieces around slots where each request puts the learner's own parts (their CSRF token,
-  their quiz section); the view uses them only when the learner has nothing of their own inside the
-  stepper (no prediction held or graded there, no own run);
+  their quiz section, a prediction held or graded at this step); never for a learner's own run;
 - the stepper's template context (rows, lanes, tracker, highlighted code) for a cached trace at step k;
 - rendered pieces of the page, marked in the template with
   `{% call cached_fragment("name", trace, step, base_url) %}...{% endcall %}`.
@@ -40,8 +39,17 @@ _RESPONSES = tracecache._Lru(RESPONSES_KEPT)
 # Where a kept response has a learner's own part: private-use characters, which escaping leaves as they
 # are and which no lesson text carries (a render that contains one otherwise is not kept).
 _MARK = "\ue000"
-CSRF_SLOT = f"{_MARK}csrf{_MARK}"
-QUIZ_SLOT = Markup(f"{_MARK}quiz{_MARK}")
+SLOTS = ("csrf", "quiz", "prediction", "outcome")  # the token, the quiz section, a held prediction, its grade
+
+
+def slot(name: str) -> Markup:
+    """Where a kept response takes the learner's own `name` (one of SLOTS)."""
+    assert name in SLOTS
+    return Markup(f"{_MARK}{name}{_MARK}")
+
+
+CSRF_SLOT = str(slot("csrf"))
+QUIZ_SLOT = slot("quiz")
 
 
 @dataclass(frozen=True)
@@ -81,7 +89,7 @@ class Kept:
 def kept(lesson: Lesson, trace: dict[str, Any], key: Hashable, render: Callable[[], str]) -> Kept | None:
     """The response kept for (lesson, trace version, key), rendered by `render` the first time.
 
-    `render` renders the learner-free page: CSRF_SLOT for the token, QUIZ_SLOT for the quiz section.
+    `render` renders the learner-free response, with `slot(name)` where the learner's own parts go.
     None for a learner's own run (a trace this cache did not serve), and for a page whose lesson text
     itself holds the slot mark: those are rendered every time.
     """
@@ -103,7 +111,7 @@ def _split(lesson: Lesson, text: str) -> Kept | None:
     while _MARK in rest:
         before, _, after = rest.partition(_MARK)
         name, mark, rest = after.partition(_MARK)
-        if not mark or f"{_MARK}{name}{_MARK}" not in (CSRF_SLOT, QUIZ_SLOT):
+        if not mark or name not in SLOTS:
             return None
         texts.append(before.encode())
         slots.append(name)
