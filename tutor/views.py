@@ -120,7 +120,9 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
         trace = tracecache.trace(walk, backend(), lesson.id, upto=step)
     graded = prediction.get("prediction_result")
     needs_quiz = not fragment or opened or (graded is not None and graded.focus)
-    quizview = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
+    # Past every prediction's step (now recorded), none is locked: no need to read how far the learner got.
+    known = {walk.slug: step} if all(asked_at <= step for asked_at in asked) else None
+    quizview = quiz_views.quiz_section(lesson, quiz.quiz_name(walk), known) if needs_quiz else None
     response = _kept_response(lesson, walk, trace, step, quizview, prediction, fragment) if console is None else None
     if response is None:  # the learner's own run: rendered for this request only
         if console is None:
