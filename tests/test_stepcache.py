@@ -7,6 +7,7 @@ import gzip
 import re
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -226,3 +227,74 @@ def test_a_click_brings_the_quiz_section_when_the_page_says_the_step_opens_a_pre
     response = client.get(f"{MAIN}?step=5", headers=headers)
     assert ('<section class="quiz-section"' in response.get_data(as_text=True)) == sent
     assert "X-Tutor-Locked" in response.vary
+
+
+@pytest.mark.parametrize("headers", [{}, CLICK], ids=["page", "click"])
+def test_a_kept_held_prediction_and_its_grade_equal_the_ones_rendered_for_the_request(
+    site: Flask, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = site.test_client()
+
+    def both(step: int, before: Any = None) -> list[str]:
+        """The step as kept, then as rendered for the request, each after `before` (the same action)."""
+        seen = []
+        for afresh in (False, True):
+            with monkeypatch.context() as patch:
+                if afresh:
+                    _rendered_afresh(patch)
+                if before:
+                    before()
+                seen.append(client.get(f"{MAIN}?step={step}", headers=headers).get_data(as_text=True))
+        assert seen[0] == seen[1]
+        return seen
+
+    held = both(4)
+    assert 'class="prediction"' in held[0] and "is-held" in held[0]
+    shapes = [key[2] for key in stepcache._RESPONSES._items]  # (slug, step, root, fragment, shape)
+    assert any(step == 4 and shape[0] == 3 for _, step, _, _, shape in shapes)  # kept with question 3's slot
+    data = {"csrf": _csrf(client, 4), "quiz": "step-through:main", "question": "3", "choice": "2"}
+
+    def predict() -> None:  # commits once; again it only marks the next step to focus its grade
+        assert client.post("/lessons/redis-broker/quiz/predict", data=data).status_code == 303
+
+    focused = both(5, before=predict)
+    assert 'id="prediction-result" tabindex="-1" autofocus' in focused[0]
+    graded = both(5)
+    assert (
+        'id="prediction-result"' in graded[0] and "autofocus" not in graded[0].split('id="prediction-result"')[1][:40]
+    )
+    shapes = [key[2] for key in stepcache._RESPONSES._items]
+    assert any(step == 5 and shape[1] for _, step, _, _, shape in shapes)  # kept with a slot for the grade
+
+
+def _question(page: str, number: int) -> str:
+    start = page.index(f'id="q-step-through-main-{number}"')
+    return page[page.rindex("<article", 0, start) : page.index("</article>", start)]
+
+
+def test_an_untouched_question_is_kept_with_each_learners_token_and_an_answered_one_is_only_theirs(
+    site: Flask,
+) -> None:
+    a, b = site.test_client(), site.test_client()
+    tokens = [_csrf(client, 3) for client in (a, b)]
+    # Question 2's choices are steps, shown in step order to everyone: the same block but for the token.
+    first = [_question(client.get(f"{MAIN}?step=3").get_data(as_text=True), 2) for client in (a, b)]
+    assert tokens[0] in first[0] and tokens[1] in first[1]
+    assert first[0].replace(tokens[0], "T") == first[1].replace(tokens[1], "T")
+    assert len(stepcache._QUESTIONS._items) >= 1
+    data = {"csrf": tokens[0], "quiz": "step-through:main", "question": "2", "place": "mode", "choice": "1"}
+    assert a.post("/lessons/redis-broker/quiz/answer", data=data).status_code == 303
+    answered = _question(a.get(f"{MAIN}?step=3").get_data(as_text=True), 2)
+    assert "quiz-result" in answered and "is-right" in answered
+    untouched = _question(b.get(f"{MAIN}?step=3").get_data(as_text=True), 2)
+    assert untouched == first[1] and "quiz-result" not in untouched
+
+
+def test_a_page_with_kept_questions_equals_one_rendering_every_question(site: Flask) -> None:
+    client = site.test_client()
+    client.get(f"{MAIN}?step=5")  # every prediction opened: no question locked
+    kept = [client.get(f"{MAIN}?step={k}").get_data(as_text=True) for k in (2, 5)]
+    site.jinja_env.globals["kept_question"] = lambda view, caller: caller()
+    site.jinja_env.cache = {}  # type: ignore[assignment]
+    stepcache.clear()
+    assert [client.get(f"{MAIN}?step={k}").get_data(as_text=True) for k in (2, 5)] == kept

@@ -146,10 +146,12 @@ def _overall(states: dict[str, list[QuestionState]]) -> Score | None:
     return quiz.score(listed) if listed else None
 
 
-def _views(lesson: Lesson, who: str | None, names: list[str], place: str) -> tuple[list[SectionView], Score | None]:
-    """The sections for these quizzes, and the topic score."""
+def _views(
+    lesson: Lesson, who: str | None, names: list[str], place: str, reached: dict[str, int] | None = None
+) -> tuple[list[SectionView], Score | None]:
+    """The sections for these quizzes, and the topic score (`reached`: the furthest steps, when the caller knows)."""
     states = _states(lesson, who)
-    reached = _reached(lesson, who)
+    reached = _reached(lesson, who) if reached is None else reached
     quizzes = dict(lesson.quizzes())
     sections = []
     for name in names:
@@ -227,12 +229,16 @@ def shown_order(question: Question, who: str, lesson_id: str, name: str) -> list
     return quiz.choice_order(who, lesson_id, name, question.number, len(question.choices))
 
 
-def quiz_section(lesson: Lesson, name: str) -> dict[str, Any] | None:
-    """The quiz section of a mode's page (the view passes it as `quizview`): None when that mode has no quiz."""
+def quiz_section(lesson: Lesson, name: str, reached: dict[str, int] | None = None) -> dict[str, Any] | None:
+    """The quiz section of a mode's page (the view passes it as `quizview`): None when that mode has no quiz.
+
+    `reached` (step-through slug: furthest step) spares a store read when the view knows enough to
+    lock or open this quiz's predictions; without it the learner's progress is read.
+    """
     if name not in dict(lesson.quizzes()):
         return None
     # The id is made now, not by the form's csrf_token(): the choice order is seeded by it.
-    sections, _ = _views(lesson, learner.current(), [name], "mode")
+    sections, _ = _views(lesson, learner.current(), [name], "mode", reached)
     return {"sections": sections, "place": "mode", "topic_score": None}
 
 

@@ -1,11 +1,11 @@
 """What the step-through page shows at step k that is the same for every learner, kept per (version, step).
 
-Three things are kept, all derived from the lesson alone, never from a learner:
+Four things are kept, all derived from the lesson alone, never from a learner:
 - whole responses (`kept`): the stepper fragment of a step click, as bytes and gzipped, and the full
   page, as pieces around slots where each request puts the learner's own parts (their CSRF token,
-  their quiz section); the view uses them only when the learner has nothing of their own inside the
-  stepper (no prediction held or graded there, no own run);
+  their quiz section, a prediction held or graded at this step); never for a learner's own run;
 - the stepper's template context (rows, lanes, tracker, highlighted code) for a cached trace at step k;
+- quiz questions nobody has touched yet, per choice order (`kept_question`);
 - rendered pieces of the page, marked in the template with
   `{% call cached_fragment("name", trace, step, base_url) %}...{% endcall %}`.
   A piece may use only what its key determines: the lesson version, the step, the page address.
@@ -23,25 +23,36 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask
+from flask import Flask, request
 from markupsafe import Markup
 
-from tutor import gzsplice, stepper, tracecache
+from tutor import gzsplice, learner, stepper, tracecache
 from tutor.model import Lesson, StepThrough
 
 FRAGMENTS_KEPT = 4096
 CONTEXTS_KEPT = 1024
 RESPONSES_KEPT = 2048
+QUESTIONS_KEPT = 4096
 
 _FRAGMENTS = tracecache._Lru(FRAGMENTS_KEPT)
 _CONTEXTS = tracecache._Lru(CONTEXTS_KEPT)
 _RESPONSES = tracecache._Lru(RESPONSES_KEPT)
+_QUESTIONS = tracecache._Lru(QUESTIONS_KEPT)
 
 # Where a kept response has a learner's own part: private-use characters, which escaping leaves as they
 # are and which no lesson text carries (a render that contains one otherwise is not kept).
 _MARK = "\ue000"
-CSRF_SLOT = f"{_MARK}csrf{_MARK}"
-QUIZ_SLOT = Markup(f"{_MARK}quiz{_MARK}")
+SLOTS = ("csrf", "quiz", "prediction", "outcome")  # the token, the quiz section, a held prediction, its grade
+
+
+def slot(name: str) -> Markup:
+    """Where a kept response takes the learner's own `name` (one of SLOTS)."""
+    assert name in SLOTS
+    return Markup(f"{_MARK}{name}{_MARK}")
+
+
+CSRF_SLOT = str(slot("csrf"))
+QUIZ_SLOT = slot("quiz")
 
 
 @dataclass(frozen=True)
@@ -81,7 +92,7 @@ class Kept:
 def kept(lesson: Lesson, trace: dict[str, Any], key: Hashable, render: Callable[[], str]) -> Kept | None:
     """The response kept for (lesson, trace version, key), rendered by `render` the first time.
 
-    `render` renders the learner-free page: CSRF_SLOT for the token, QUIZ_SLOT for the quiz section.
+    `render` renders the learner-free response, with `slot(name)` where the learner's own parts go.
     None for a learner's own run (a trace this cache did not serve), and for a page whose lesson text
     itself holds the slot mark: those are rendered every time.
     """
@@ -103,7 +114,7 @@ def _split(lesson: Lesson, text: str) -> Kept | None:
     while _MARK in rest:
         before, _, after = rest.partition(_MARK)
         name, mark, rest = after.partition(_MARK)
-        if not mark or f"{_MARK}{name}{_MARK}" not in (CSRF_SLOT, QUIZ_SLOT):
+        if not mark or name not in SLOTS:
             return None
         texts.append(before.encode())
         slots.append(name)
@@ -114,8 +125,43 @@ def _split(lesson: Lesson, text: str) -> Kept | None:
 
 
 def init_app(app: Flask) -> None:
-    """Make `cached_fragment` available to templates."""
+    """Make `cached_fragment` and `kept_question` available to templates."""
     app.jinja_env.globals["cached_fragment"] = cached_fragment
+    app.jinja_env.globals["kept_question"] = kept_question
+
+
+def kept_question(view: Any, caller: Callable[[], str]) -> Markup:
+    """A quiz question the learner has not touched yet (no answer, no hint), rendered once per look.
+
+    Untouched, a question shows nothing of the learner's but the order of its choices (a shuffle
+    seeded by their id) and their CSRF token: it is kept per (question, order, place, what the
+    lesson says about it), with the token taken out, and the token of each request put back in. A
+    question with an answer, a hint used, a notice or a focus is rendered every time.
+    """
+    state = view.state
+    if state.last is not None or state.hinted or state.right or view.notice or view.focus:
+        return Markup(caller())
+    token = learner.csrf_token()
+    question = view.question
+    key = (
+        id(question),
+        view.lesson_id,
+        view.quiz,
+        view.place,
+        tuple(view.order),
+        view.dom_id,
+        view.hint_url,
+        view.where,
+        view.locked,
+        view.open_url,
+        state.worth,
+        request.script_root,
+    )
+    known = _QUESTIONS.get(key)
+    if known is None or known[0] is not question:
+        known = (question, str(caller()).replace(token, CSRF_SLOT))
+        _QUESTIONS.put(key, known)
+    return Markup(known[1].replace(CSRF_SLOT, token))
 
 
 def stepper_context(
@@ -161,3 +207,4 @@ def clear() -> None:
     _FRAGMENTS.clear()
     _CONTEXTS.clear()
     _RESPONSES.clear()
+    _QUESTIONS.clear()

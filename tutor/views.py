@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from flask import Blueprint, Response, g, redirect, render_template, request
+from flask import Blueprint, Response, g, get_template_attribute, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
 from tutor import console_views, learner, messages, progress, quiz, quiz_views, stepcache, tracecache
 from tutor.model import Lesson, StepThrough
+from tutor.quiz_views import PredictionResult, PredictionView
 from tutor.render import changed_lines, code_lines
 from tutor.stepcache import stepper_context  # stepper.stepper_context, kept per (version, step)
 from tutor.web import backend, catalog, fail, is_fragment_request, render, send_kept, step_url
@@ -109,19 +111,20 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     asked = [q.ask_before_step for q in walk.quiz if q.ask_before_step]
     opened = fragment and _opens_a_prediction(lesson, walk, who, step, asked)
     progress.store().record_step(who, lesson.id, walk.slug, step)
+    console: dict[str, Any] | None = None  # the lesson's run: its console (the same for everyone) is kept
     if own:
         trace, console = console_views.own_run(lesson, walk, who, step)
         if not console["active"] and console["output"] is None:  # the cookie said so, but the run is gone
             console = None
-    else:  # the lesson's run; its console (the same for everyone) is computed only when a render needs it
-        trace, console = tracecache.trace(walk, backend(), lesson.id, upto=step), None
+    else:
+        trace = tracecache.trace(walk, backend(), lesson.id, upto=step)
     graded = prediction.get("prediction_result")
     needs_quiz = not fragment or opened or (graded is not None and graded.focus)
-    quizview = quiz_views.quiz_section(lesson, quiz.quiz_name(walk)) if needs_quiz else None
-    response = None
-    if not prediction and console is None and not (fragment and quizview):
-        response = _kept_response(lesson, walk, trace, step, quizview, fragment)
-    if response is None:
+    # Past every prediction's step (now recorded), none is locked: no need to read how far the learner got.
+    known = {walk.slug: step} if all(asked_at <= step for asked_at in asked) else None
+    quizview = quiz_views.quiz_section(lesson, quiz.quiz_name(walk), known) if needs_quiz else None
+    response = _kept_response(lesson, walk, trace, step, quizview, prediction, fragment) if console is None else None
+    if response is None:  # the learner's own run: rendered for this request only
         if console is None:
             trace, console = console_views.own_run(lesson, walk, who, step, entries=[])
         held_for = prediction["prediction"].step if "prediction" in prediction else None
@@ -144,37 +147,59 @@ def _kept_response(
     trace: dict[str, Any],
     step: int,
     quizview: dict[str, Any] | None,
+    prediction: dict[str, Any],
     fragment: bool,
 ) -> Response | None:
-    """The click or page from kept bytes (tutor/stepcache.py); None for a learner's own run.
+    """The click or page from kept bytes (tutor/stepcache.py), with the learner's own parts put in; None if not kept.
 
-    Kept renders see no learner: the token is a slot (CSRF_SLOT), and so is the quiz section of a
-    page; a fragment has neither (its forms rely on the page's hx-headers token).
+    The kept render sees no learner: their token, quiz section, held prediction and its grade are
+    slots. Only what is the same for every learner decides which kept response it is: the
+    step, page or fragment, and which slots it has (a held prediction: which question it is).
     """
+    held: PredictionView | None = prediction.get("prediction")
+    result: PredictionResult | None = prediction.get("prediction_result")
+    has_quiz = not fragment or quizview is not None
 
     def learner_free() -> str:
         _, console = console_views.own_run(lesson, walk, "", step, entries=[])  # nobody's: the lesson's run
-        context = stepper_context(lesson, walk, trace, step, step_url(lesson, walk), partial(step_url, lesson, walk))
-        template = "_stepper.html" if fragment else "step_through.html"
+        context = stepper_context(
+            lesson,
+            walk,
+            trace,
+            step,
+            step_url(lesson, walk),
+            partial(step_url, lesson, walk),
+            held_for=held.step if held else None,
+        )
         return render_template(
-            template,
+            "_stepper.html" if fragment else "step_through.html",
             as_fragment=fragment,
             **context,
             console=console,
             quizview=None,
-            quiz_slot=None if fragment else stepcache.QUIZ_SLOT,
+            quiz_slot=stepcache.slot("quiz") if has_quiz else None,
+            prediction=replace(held, order=[]) if held else None,  # its place and its id, not its order
+            prediction_slot=stepcache.slot("prediction") if held else None,
+            prediction_result=result is not None,
+            outcome_slot=stepcache.slot("outcome") if result else None,
             csrf_token=lambda: stepcache.CSRF_SLOT,
         )
 
     # The addresses in it follow from the lesson id (in `kept`'s key), the slug and where the app is mounted.
-    kept = stepcache.kept(lesson, trace, (walk.slug, step, request.script_root, fragment), learner_free)
+    shape = (held.question.number if held else None, result is not None, has_quiz)
+    key = (walk.slug, step, request.script_root, fragment, shape)
+    kept = stepcache.kept(lesson, trace, key, learner_free)
     if kept is None:
         return None
-    filled = {}
-    if kept.slots:
+    filled: dict[str, str] = {}
+    if "csrf" in kept.slots:
         filled["csrf"] = learner.csrf_token()
-    if "quiz" in kept.slots:
-        filled["quiz"] = render_template("_quiz.html", quizview=quizview)
+    if quizview is not None:
+        filled["quiz"] = render_template("_quiz_oob.html" if fragment else "_quiz.html", quizview=quizview)
+    if held is not None:
+        filled["prediction"] = get_template_attribute("_quiz.html", "prediction_form")(held)
+    if result is not None:
+        filled["outcome"] = get_template_attribute("_quiz.html", "prediction_outcome")(result)
     return send_kept(kept, filled)
 
 

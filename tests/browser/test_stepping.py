@@ -386,3 +386,34 @@ def test_arrows_do_not_step_while_typing_in_the_console(page: Page) -> None:
     page.keyboard.press("ArrowRight")
     assert htmx_requests(page) == 0
     expect(page.locator("#position")).to_have_text(f"Step 2 of {COUNT}")
+
+
+def test_a_step_click_sends_the_pages_token_and_the_predictions_it_shows_locked(page: Page) -> None:
+    """The step fragment is the same bytes for everyone (tutor/stepcache.py): the page supplies the rest.
+
+    htmx sends the learner's CSRF token from the page's hx-headers, and stepper.js the steps of the
+    predictions the quiz section still shows locked, so the server knows without a store read
+    whether a click opens one.
+    """
+    sent: list[dict[str, str]] = []
+    page.on("request", lambda request: sent.append(request.headers) if "step=" in request.url else None)
+    asked = max(SEED_PREDICTIONS)
+    assert asked == COUNT, "this test opens the seed's prediction with Last"
+    page.goto(step_url(0))
+    mark_page(page)
+    token = page.locator("body").get_attribute("hx-headers")
+    assert token and re.fullmatch(r'\{"X-CSRF-Token": "[0-9a-f]{64}"\}', token)
+    locked = page.locator(f"article.quiz-question.locked[data-opens-at='{asked}']")
+    expect(locked).to_have_count(1)
+    control(page, "Last").click()
+    assert_step(page, asked)
+    click = next(headers for headers in reversed(sent) if headers.get("hx-request") == "true")
+    assert click["x-csrf-token"] == token.split('"')[3]
+    assert click["x-tutor-locked"].split() == [str(asked)]  # locked when the page was shown: it opens now
+    expect(locked).to_have_count(0)  # the quiz section came with the step: the prediction is open
+    expect(quiz_question(page, SEED_PREDICTION_NUMBERS[asked])).to_be_visible()
+    control(page, "First").click()
+    assert_step(page, 0)
+    click = next(headers for headers in reversed(sent) if headers.get("hx-request") == "true")
+    assert click["x-tutor-locked"] == ""  # nothing shown locked any more
+    assert_same_page(page)
