@@ -1,7 +1,7 @@
 """N learners against tutor under gunicorn (real Redis, real PostgreSQL), beside a hello-world under the same.
 
     .venv/bin/python bench/load.py [--learners 100] [--sessions 3] [--seconds 120] \
-        [--workers 2] [--threads 4] [--redis URL] [--database URL]
+        [--workers 2] [--threads 2] [--redis URL] [--database URL]
 
 Each learner (one asyncio task, one keep-alive connection, its own cookie) opens a step-through as a
 full page, steps forward and back with htmx clicks, and answers a quiz question, `--sessions` times.
@@ -22,6 +22,11 @@ With the default --think 0 every learner sends its next request as soon as the l
 a closed loop that measures the most the server can serve, where any server's latency is about
 learners / throughput (hello-world's too). --think T pauses each learner 0..2T seconds before each
 request, as a reader does, and shows the latency at that pace.
+
+The default gunicorn setting, 2 workers x 2 threads, served tutor best of those tried on the 2-core
+machine (README, Deploying). The load generator is one asyncio process; its CPU per request is
+printed beside the server's (about a fifth of tutor's, a fifth of hello-world's), so it is not what
+limits either.
 
 Targets (issue 12): at least half of hello-world's throughput, p99 at most 50 ms, no error, no wrong page.
 """
@@ -348,7 +353,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=120, help="stop starting new sessions after this")
     parser.add_argument("--think", type=float, default=0.0, help="mean pause before each request (seconds)")
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--redis", help="an existing Redis (else a throwaway redis-server)")
     parser.add_argument("--database", help="an existing PostgreSQL URL (else a throwaway cluster)")
     args = parser.parse_args()
