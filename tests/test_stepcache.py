@@ -298,3 +298,27 @@ def test_a_page_with_kept_questions_equals_one_rendering_every_question(site: Fl
     site.jinja_env.cache = {}  # type: ignore[assignment]
     stepcache.clear()
     assert [client.get(f"{MAIN}?step={k}").get_data(as_text=True) for k in (2, 5)] == kept
+
+
+def test_a_step_through_without_a_quiz_is_kept_and_equals_its_fresh_render(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    shutil.copy(ROOT / "tests" / "fixtures" / "dead-consumer.yaml", lessons)
+    app = create_app(
+        {
+            "TESTING": True,
+            "TUTOR_LESSONS": str(lessons),
+            "TUTOR_DATABASE": str(tmp_path / "db.sqlite3"),
+            "SECRET_KEY": "test-secret",
+            "REDIS_URL": None,
+        }
+    )
+    client = app.test_client()
+    url = "/lessons/dead-consumer/step-through?step=3"
+    kept = [client.get(url, headers=headers).get_data(as_text=True) for headers in ({}, CLICK)]
+    assert len(stepcache._RESPONSES._items) == 2
+    assert 'class="quiz-section"' not in kept[0]
+    _rendered_afresh(monkeypatch)
+    assert [client.get(url, headers=headers).get_data(as_text=True) for headers in ({}, CLICK)] == kept

@@ -31,7 +31,7 @@ from tutor.model import Lesson, StepThrough
 
 FRAGMENTS_KEPT = 4096
 CONTEXTS_KEPT = 1024
-RESPONSES_KEPT = 2048
+RESPONSES_KEPT = 1024  # the whole curriculum (every step, page and click) needs about 340, 15 MB
 QUESTIONS_KEPT = 4096
 
 _FRAGMENTS = tracecache._Lru(FRAGMENTS_KEPT)
@@ -60,7 +60,8 @@ class Kept:
     """A response body kept for every learner: fixed text, with named slots between the pieces.
 
     `texts` has one piece more than `slots`; `deflated` holds each piece compressed once, so that a
-    gzipped response costs only the compression of what is put in the slots (tutor/gzsplice.py).
+    gzipped response costs only the compression of what is put in the slots (tutor/gzsplice.py). A
+    response without slots keeps its whole gzipped body instead.
     `lesson` is held so that the lesson object (part of the key, by identity) outlives the entry.
     """
 
@@ -120,8 +121,9 @@ def _split(lesson: Lesson, text: str) -> Kept | None:
         slots.append(name)
     texts.append(rest.encode())
     deflated = tuple(gzsplice.deflate(piece) for piece in texts)
-    whole = gzsplice.join(deflated) if not slots else None
-    return Kept(lesson, tuple(texts), tuple(slots), deflated, whole)
+    if slots:
+        return Kept(lesson, tuple(texts), tuple(slots), deflated, None)
+    return Kept(lesson, tuple(texts), (), (), gzsplice.join(deflated))  # no slot: only the whole is needed
 
 
 def init_app(app: Flask) -> None:

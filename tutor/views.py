@@ -158,7 +158,7 @@ def _kept_response(
     """
     held: PredictionView | None = prediction.get("prediction")
     result: PredictionResult | None = prediction.get("prediction_result")
-    has_quiz = not fragment or quizview is not None
+    has_quiz = quizview is not None  # a page's quiz section (None: this step-through has no quiz), or a fragment's
 
     def learner_free() -> str:
         _, console = console_views.own_run(lesson, walk, "", step, entries=[])  # nobody's: the lesson's run
