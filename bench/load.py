@@ -114,16 +114,17 @@ class Connection:
         lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
         await self.writer.drain()
-        status_line = await self.reader.readline()
-        if not status_line:
-            raise ConnectionError("the server closed the connection")
+        try:
+            head = await self.reader.readuntil(b"\r\n\r\n")  # the whole head in one read: a lean client
+        except asyncio.IncompleteReadError as error:
+            if not error.partial:
+                raise ConnectionError("the server closed the connection") from error
+            raise
         self.answered = True
+        status_line, *lines = head.decode("latin-1").split("\r\n")
         status = int(status_line.split()[1])
         length, close, gzipped = 0, False, False
-        while True:
-            line = (await self.reader.readline()).decode("latin-1").rstrip("\r\n")
-            if not line:
-                break
+        for line in lines:
             name, _, value = line.partition(":")
             name, value = name.lower(), value.strip()
             if name == "content-length":
