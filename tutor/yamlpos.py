@@ -261,6 +261,11 @@ _INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
 _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
 _NUMBERISH = re.compile(r"[-+]?[0-9.][0-9a-fA-FoxXbB_:.eE+\-]*")
 _MAY_BE_TYPED = frozenset("-+.0123456789~nNyYoOtTfF<=")  # first characters of YAML 1.1's and 1.2's typed values
+# A plain value starting with a letter is typed, in YAML 1.1 or 1.2, only if it is one of these words.
+_WORD_STARTS = frozenset("nNyYoOtTfF")
+_TYPED_WORDS = frozenset(
+    "yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF null Null NULL".split()
+)
 _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
@@ -291,7 +296,8 @@ def _yaml11(text: str) -> Any:
     tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag in ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"):
         return text
-    return _CONSTRUCTOR.construct_object(yaml.ScalarNode(tag, text))
+    # The tag's constructor itself: construct_object() would keep every node it is given for ever.
+    return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, text))
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -309,7 +315,7 @@ def _resolve(event: yaml.ScalarEvent) -> tuple[Any, str | None]:
     if not plain:
         tag = event.tag if event.tag not in (None, "!") else "tag:yaml.org,2002:str"
         return _tagged(tag, text, _position(event.start_mark))
-    if text and text[0] not in _MAY_BE_TYPED:
+    if text and (text[0] not in _MAY_BE_TYPED or (text[0] in _WORD_STARTS and text not in _TYPED_WORDS)):
         return text, None  # text to YAML 1.1 and 1.2 alike (most values: the fast way)
     if len(text) > LIMITS.number_chars and _NUMBERISH.fullmatch(text):
         return text, messages.YAML_NUMBER_TOO_LONG.format(length=len(text), limit=LIMITS.number_chars)
