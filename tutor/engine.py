@@ -802,6 +802,7 @@ def _key_states(state: _Run) -> dict[str, KeyState]:
     if state.last_states is not None and not any(state.prefix + key in state.written for key in watch):
         return dict(state.last_states)
     assert state.observer is not None
-    read = read_key_states(state.observer, state.prefix, watch)
+    guess = {key: known.type for key, known in (state.last_states or {}).items()}
+    read = read_key_states(state.observer, state.prefix, watch, guess)
     state.last_states = {key: KeyState(s["type"], s["value"], s["py"]) for key, s in read.items()}
     return dict(state.last_states)
