@@ -6,7 +6,8 @@ Writes N lesson files into a temporary folder, each a copy of one of the curricu
 (cycling through them) whose every text value of `title` is made unique and whose pushed job names
 differ, so no two files have the same content. Then runs `tutor check FOLDER` as a user would (a new
 process, the embedded backend) and prints the wall time, the time per lesson, and the same for the
-curriculum alone, and what parsing one lesson costs with libyaml's parser and with the Python one;
+curriculum alone, what parsing one lesson costs with libyaml's parser and with the Python one, and
+where a lesson's CPU goes (parse, schema check, build, execute and judge) in one process;
 the generated lessons are as large as the curriculum's (5 to 26 steps, 560 lines).
 Target (issue 12): at most 10 ms per lesson at 1,000 lessons.
 """
@@ -20,7 +21,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from servers import ROOT
 
@@ -73,6 +76,31 @@ def parse_times(rounds: int = 20) -> None:
         yamlpos._FAST_LOADER = chosen
 
 
+def phases(folder: Path, sample: int = 100) -> str:
+    """Where a lesson's CPU goes, in this process, on the first `sample` generated lessons."""
+    from tutor import checker, loader, validation, yamlpos
+    from tutor.backend import Backend
+
+    texts = [file.read_text(encoding="utf-8") for file in sorted(folder.glob("*.yaml"))[:sample]]
+    backend = Backend()
+    spent: dict[str, float] = {}
+
+    def timed(name: str, work: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+        start = time.process_time()
+        done = [work(item) for item in items]
+        spent[name] = (time.process_time() - start) / len(items) * 1000
+        return done
+
+    located = timed("parse", yamlpos.load, texts)
+    timed("schema", validation.schema_problems, [each.value for each in located])
+    loaded = timed("load", lambda text: loader.load_text(text, "bench", "bench"), texts)
+    timed("execute and judge", lambda one: checker.check_lesson(one.lesson, one, backend), loaded)
+    backend.close()
+    spent["build"] = spent.pop("load") - spent["parse"] - spent["schema"]  # the model, commands, cross-references
+    parts = ", ".join(f"{name} {spent[name]:.2f}" for name in ("parse", "schema", "build", "execute and judge"))
+    return f"CPU per lesson in one process ({len(texts)} generated lessons), ms: {parts}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lessons", type=int, default=1000)
@@ -88,11 +116,13 @@ def main() -> None:
         folder = Path(tmp)
         generate(folder, args.lessons)
         seconds, cpu, said = check(folder)
+        where = phases(folder)
     print(
         f"tutor check on {args.lessons} generated lessons: {seconds:.2f} s wall = "
         f"{seconds / args.lessons * 1000:.1f} ms/lesson; {cpu:.2f} s CPU = {cpu / args.lessons * 1000:.1f} ms/lesson "
         f"(said: {said!r}; target at most 10 ms/lesson)"
     )
+    print(where)
 
 
 if __name__ == "__main__":
