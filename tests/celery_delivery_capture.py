@@ -317,4 +317,4 @@ def _server_time(host: str, port: int) -> float:
 
     with redis.Redis(host=host, port=port, socket_timeout=5) as probe:
         seconds, micro = probe.time()
-        return float(seconds) + micro / 1e6
+        return float(seconds) + float(micro) / 1e6
