@@ -186,7 +186,8 @@ def stepper_context(
     if known is None:
         known = stepper.stepper_context(lesson, walk, trace, step, base_url, url, held_for)
         _CONTEXTS.put(key, known)
-    return dict(known)  # the view adds the learner's own parts to its copy
+    # A copy the view adds to; the lesson is this request's (an edit of its title keeps the walk's version).
+    return {**known, "lesson": lesson}
 
 
 def cached_fragment(name: str, trace: dict[str, Any], step: int, base: str, caller: Callable[[], str]) -> Markup:
