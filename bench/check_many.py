@@ -6,7 +6,8 @@ Writes N lesson files into a temporary folder, each a copy of one of the curricu
 (cycling through them) whose every text value of `title` is made unique and whose pushed job names
 differ, so no two files have the same content. Then runs `tutor check FOLDER` as a user would (a new
 process, the embedded backend) and prints the wall time, the time per lesson, and the same for the
-curriculum alone, and what parsing one lesson costs with libyaml's parser and with the Python one;
+curriculum alone, what parsing one lesson costs with libyaml's parser and with the Python one, and
+where a lesson's CPU goes (load, of which parse and schema check; execute and judge) in one process;
 the generated lessons are as large as the curriculum's (5 to 26 steps, 560 lines).
 Target (issue 12): at most 10 ms per lesson at 1,000 lessons.
 """
@@ -73,6 +74,41 @@ def parse_times(rounds: int = 20) -> None:
         yamlpos._FAST_LOADER = chosen
 
 
+def phases(folder: Path, sample: int = 100) -> str:
+    """Where a lesson's CPU goes, in this process, on the first `sample` generated lessons.
+
+    Lesson by lesson, as `tutor check` goes, keeping nothing of one lesson for the next. Loading is
+    parsing, the schema check and building the model; the first two are also timed alone.
+    """
+    from tutor import checker, loader, validation, yamlpos
+    from tutor.backend import Backend
+
+    files = sorted(folder.glob("*.yaml"))[:sample]
+    backend = Backend()
+    spent = dict.fromkeys(("parse", "schema", "load", "execute and judge"), 0.0)
+    for file in files:
+        text = file.read_text(encoding="utf-8")
+        start = time.process_time()
+        value = yamlpos.load(text).value
+        parsed = time.process_time()
+        validation.schema_problems(value)
+        checked = time.process_time()
+        loaded = loader.load_text(text, str(file), file.stem)
+        built = time.process_time()
+        assert loaded.lesson is not None
+        checker.check_lesson(loaded.lesson, loaded, backend)
+        done = time.process_time()
+        for name, seconds in zip(spent, (parsed - start, checked - parsed, built - checked, done - built), strict=True):
+            spent[name] += seconds
+    backend.close()
+    each = {name: seconds / len(files) * 1000 for name, seconds in spent.items()}
+    parts = (
+        f"load {each['load']:.2f} (parsing alone {each['parse']:.2f}, the schema check alone {each['schema']:.2f}), "
+        f"execute and judge {each['execute and judge']:.2f}"
+    )
+    return f"CPU per lesson in one process ({len(files)} generated lessons), ms: {parts}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lessons", type=int, default=1000)
@@ -88,11 +124,13 @@ def main() -> None:
         folder = Path(tmp)
         generate(folder, args.lessons)
         seconds, cpu, said = check(folder)
+        where = phases(folder)
     print(
         f"tutor check on {args.lessons} generated lessons: {seconds:.2f} s wall = "
         f"{seconds / args.lessons * 1000:.1f} ms/lesson; {cpu:.2f} s CPU = {cpu / args.lessons * 1000:.1f} ms/lesson "
         f"(said: {said!r}; target at most 10 ms/lesson)"
     )
+    print(where)
 
 
 if __name__ == "__main__":

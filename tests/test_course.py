@@ -39,7 +39,7 @@ def test_teaches_must_be_text(tmp_path: Path) -> None:
 def test_the_catalog_lists_the_topics_in_learning_order(client: FlaskClient) -> None:
     page = client.get("/").get_data(as_text=True)
     links = re.findall(r'<h2><a href="/lessons/([\w-]+)/"', page)
-    order = ["redis-broker", "celery", "delayed-jobs", "rq", "async-flask"]
+    order = ["redis-broker", "reliable-queues", "celery", "celery-delivery", "delayed-jobs", "rq", "async-flask"]
     assert [lesson for lesson in links if lesson in order] == order
 
 

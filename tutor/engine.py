@@ -795,13 +795,22 @@ def _snapshot(state: _Run, changed: set[str]) -> Snapshot:
 
 
 def _key_states(state: _Run) -> dict[str, KeyState]:
-    """Read the watched keys, unless no command of this step named one (then nothing changed)."""
+    """Read the watched keys this step's commands named; the others are as the last step left them.
+
+    A command reaches only the keys it names (every one is namespaced, so it must be named), so a
+    watched key that no command of the step named cannot have changed: reading it again costs a
+    round trip per key and finds the same value.
+    """
     watch = state.walk.watch
     if not watch:
         return {}
-    if state.last_states is not None and not any(state.prefix + key in state.written for key in watch):
-        return dict(state.last_states)
+    last = state.last_states
+    named = list(watch) if last is None else [key for key in watch if state.prefix + key in state.written]
+    if last is not None and not named:
+        return dict(last)
     assert state.observer is not None
-    read = read_key_states(state.observer, state.prefix, watch)
-    state.last_states = {key: KeyState(s["type"], s["value"], s["py"]) for key, s in read.items()}
+    guess = {key: known.type for key, known in (last or {}).items()}
+    read = read_key_states(state.observer, state.prefix, named, guess)
+    fresh = {key: KeyState(s["type"], s["value"], s["py"]) for key, s in read.items()}
+    state.last_states = {key: fresh[key] if key in fresh else (last or {})[key] for key in watch}
     return dict(state.last_states)

@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from tutor import accounts, messages
+from tutor import messages
 
 
 def add_parser(sub: Any) -> None:
@@ -33,6 +33,7 @@ def add_parser(sub: Any) -> None:
 
 def run(args: argparse.Namespace, stdin: TextIO | None = None, out: TextIO | None = None) -> int:
     """Carry out one action; 0 on success, 1 with a sentence on standard error otherwise."""
+    from tutor import accounts  # the database's modules, only when an account is touched: `tutor check` starts faster
     from tutor.results import open_store
 
     stdin = stdin or sys.stdin
@@ -72,6 +73,8 @@ def _read_password(from_stdin: bool, stdin: TextIO) -> str | None:
             print(messages.INSTRUCTOR_NO_PASSWORD_STDIN, file=sys.stderr)
             return None
         return line
+    from tutor import accounts
+
     first = getpass.getpass("Password: ")
     accounts.check_password(first)
     if getpass.getpass("Password again: ") != first:

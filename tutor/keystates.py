@@ -6,7 +6,7 @@ names the author wrote, in replies and in key states alike.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import redis
@@ -43,21 +43,43 @@ _READERS = {
 }
 
 
-def read_key_states(observer: redis.Redis, prefix: str, watch: Sequence[str]) -> dict[str, Any]:
-    """Each watched key's type and value, read in two round trips (types, then values)."""
+def read_key_states(
+    observer: redis.Redis, prefix: str, watch: Sequence[str], guess: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Each watched key's type and value: one round trip when `guess` (the types read last time) is right.
+
+    The value of a key is asked for beside its TYPE, by the command its guessed type needs; a key whose
+    type turns out to be another (made, deleted, or replaced since) is read again in a second round
+    trip. A read of the wrong type only fails (WRONGTYPE) and changes nothing, and that reply is dropped.
+    """
+    guess = guess or {}
     pipe = observer.pipeline(transaction=False)
     for key in watch:
         pipe.type(prefix + key)
-    types = pipe.execute()
-    pipe = observer.pipeline(transaction=False)
-    readable = [(key, kind) for key, kind in zip(watch, types, strict=True) if kind in _READERS]
-    for key, kind in readable:
-        _READERS[kind](pipe, prefix + key)
-    values = dict(zip([key for key, _ in readable], pipe.execute(), strict=True))
+    guessed = [(index, guess[key]) for index, key in enumerate(watch) if guess.get(key) in _READERS]
+    for index, kind in guessed:
+        _READERS[kind](pipe, prefix + watch[index])
+    replies = pipe.execute(raise_on_error=False)
+    types = replies[: len(watch)]
+    for reply in types:
+        if isinstance(reply, Exception):
+            raise reply
+    values: dict[int, Any] = {}
+    for (index, kind), value in zip(guessed, replies[len(watch) :], strict=True):
+        if types[index] == kind:
+            if isinstance(value, Exception):
+                raise value
+            values[index] = value
+    unread = [(index, kind) for index, kind in enumerate(types) if kind in _READERS and index not in values]
+    if unread:
+        pipe = observer.pipeline(transaction=False)
+        for index, kind in unread:
+            _READERS[kind](pipe, prefix + watch[index])
+        values.update(zip([index for index, _ in unread], pipe.execute(), strict=True))
     out: dict[str, Any] = {}
-    for key, kind in zip(watch, types, strict=True):
-        if key in values:
-            value = strip_namespace(prefix, values[key])
+    for index, (key, kind) in enumerate(zip(watch, types, strict=True)):
+        if index in values:
+            value = strip_namespace(prefix, values[index])
             out[key] = {"type": kind, "value": to_json(value), "py": py_repr(value)}
             if len(out[key]["py"]) > LIMITS.reply_chars:
                 # A state too large to keep whole: its repr is cut, and the value left out.

@@ -46,7 +46,7 @@ def cli_text(raw: Any, status: bool = False, indent: int = 0) -> str:
     if isinstance(raw, int):
         return f"(integer) {raw}"
     if isinstance(raw, float):
-        return f'"{raw:g}"'
+        return f'"{raw:.17g}"'  # Redis 7.0 sends a score as %.17g (addReplyDouble); redis-cli shows it
     if isinstance(raw, str):
         return raw if status else _quoted(raw)
     if isinstance(raw, bytes):

@@ -84,13 +84,18 @@ _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 def load(text: str) -> Located:
     """Parse one YAML document; raise YamlSyntaxError with a position when it is not YAML."""
     builder = _Builder()
+    feed = builder.feed
+    parser = _FAST_LOADER(text)
     try:
-        for event in yaml.parse(text, Loader=_FAST_LOADER):
-            builder.feed(event)
+        next_event = parser.get_event  # yaml.parse() without its generator: None after the last event
+        while (event := next_event()) is not None:
+            feed(event)
     except yaml.MarkedYAMLError as error:
         error = _python_error(text) or error
         message, mark = plain_error(error, text)
         raise YamlSyntaxError(messages.YAML_SYNTAX.format(problem=message), _position(mark)) from None
+    finally:
+        parser.dispose()
     return builder.located
 
 
@@ -134,7 +139,9 @@ class _Builder:
         self.aliased = False
 
     def feed(self, event: yaml.Event) -> None:
-        if isinstance(event, yaml.DocumentStartEvent):
+        if type(event) is yaml.ScalarEvent:  # most events: the short way first
+            self._scalar(event)
+        elif isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
                 raise YamlSyntaxError(messages.YAML_SECOND_DOCUMENT, _position(event.start_mark))
@@ -184,19 +191,41 @@ class _Builder:
     # --- events ---------------------------------------------------------------------------------------
 
     def _scalar(self, event: yaml.ScalarEvent) -> None:
+        # The hottest path of parsing (most events are scalars): _count, _expects_key, _child_path
+        # and _place written out in line, same order, same results.
         position = _position(event.start_mark)
-        self._count(1, position)
-        path = self._child_path() if not self._expects_key() else ()
+        self.count += 1
+        if self.count > LIMITS.yaml_values:
+            self._count(0, position)  # raises with the right message
         value, problem = _resolve(event)
-        if self._expects_key():
+        top = self.stack[-1] if self.stack else None
+        if top is None:
+            self.located.values[()] = position
+            if problem:
+                self.located.problems.append(((), position, problem))
+            if event.anchor:
+                self.anchors[event.anchor] = _Anchor(value, 1, 0)
+            self.located.value = value
+            return
+        container = top.value
+        key = top.key
+        if isinstance(container, dict) and key is None:
             self._key(event, value, problem, position)
             return
+        path: Path = (*top.path, key) if key is not None else (*top.path, len(container))
         self.located.values[path] = position
         if problem:
             self.located.problems.append((path, position, problem))
         if event.anchor:
             self.anchors[event.anchor] = _Anchor(value, 1, 0)
-        self._place(value, 0)
+        if top.height < 1:
+            top.height = 1
+        if isinstance(container, dict):
+            assert key is not None
+            container[key] = value
+            top.key = None
+        else:
+            container.append(value)
 
     def _key(self, event: yaml.ScalarEvent, value: Any, problem: str | None, position: Position) -> None:
         top = self.stack[-1]
@@ -261,6 +290,11 @@ _INF = re.compile(r"[-+]?\.(?:inf|Inf|INF)")
 _NAN = re.compile(r"\.(?:nan|NaN|NAN)")
 _NUMBERISH = re.compile(r"[-+]?[0-9.][0-9a-fA-FoxXbB_:.eE+\-]*")
 _MAY_BE_TYPED = frozenset("-+.0123456789~nNyYoOtTfF<=")  # first characters of YAML 1.1's and 1.2's typed values
+# A plain value starting with a letter is typed, in YAML 1.1 or 1.2, only if it is one of these words.
+_WORD_STARTS = frozenset("nNyYoOtTfF")
+_TYPED_WORDS = frozenset(
+    "yes Yes YES no No NO true True TRUE false False FALSE on On ON off Off OFF null Null NULL".split()
+)
 _RESOLVER = yaml.resolver.Resolver()
 _CONSTRUCTOR = yaml.constructor.SafeConstructor()
 
@@ -291,7 +325,8 @@ def _yaml11(text: str) -> Any:
     tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
     if tag in ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"):
         return text
-    return _CONSTRUCTOR.construct_object(yaml.ScalarNode(tag, text))
+    # The tag's constructor itself: construct_object() would keep every node it is given for ever.
+    return _CONSTRUCTOR.yaml_constructors[tag](_CONSTRUCTOR, yaml.ScalarNode(tag, text))
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -309,7 +344,7 @@ def _resolve(event: yaml.ScalarEvent) -> tuple[Any, str | None]:
     if not plain:
         tag = event.tag if event.tag not in (None, "!") else "tag:yaml.org,2002:str"
         return _tagged(tag, text, _position(event.start_mark))
-    if text and text[0] not in _MAY_BE_TYPED:
+    if text and (text[0] not in _MAY_BE_TYPED or (text[0] in _WORD_STARTS and text not in _TYPED_WORDS)):
         return text, None  # text to YAML 1.1 and 1.2 alike (most values: the fast way)
     if len(text) > LIMITS.number_chars and _NUMBERISH.fullmatch(text):
         return text, messages.YAML_NUMBER_TOO_LONG.format(length=len(text), limit=LIMITS.number_chars)
