@@ -322,3 +322,42 @@ def test_a_step_through_without_a_quiz_is_kept_and_equals_its_fresh_render(
     assert 'class="quiz-section"' not in kept[0]
     _rendered_afresh(monkeypatch)
     assert [client.get(url, headers=headers).get_data(as_text=True) for headers in ({}, CLICK)] == kept
+
+
+def test_a_lesson_edit_that_keeps_the_walk_shows_at_once_in_kept_pages(tmp_path: Path) -> None:
+    lessons = tmp_path / "lessons"
+    lessons.mkdir()
+    source = (ROOT / "lessons" / "redis-broker.yaml").read_text()
+    title = next(line for line in source.splitlines() if line.startswith("title:"))
+    (lessons / "redis-broker.yaml").write_text(source)
+    app = create_app(
+        {
+            "TESTING": True,
+            "TUTOR_LESSONS": str(lessons),
+            "TUTOR_DATABASE": str(tmp_path / "db.sqlite3"),
+            "SECRET_KEY": "test-secret",
+            "REDIS_URL": None,
+            "TUTOR_RESCAN_SECONDS": 0,
+        }
+    )
+    client = app.test_client()
+    assert "A retitled broker lesson" not in client.get(f"{MAIN}?step=2").get_data(as_text=True)
+    (lessons / "redis-broker.yaml").write_text(source.replace(title, "title: A retitled broker lesson", 1))
+    assert "A retitled broker lesson" in client.get(f"{MAIN}?step=2").get_data(as_text=True)
+
+
+def test_a_cookie_from_before_the_run_list_keeps_every_run_when_the_console_changes_one(site: Flask) -> None:
+    client = site.test_client()
+    for url, step, actor in ((URL, 2, "worker-1"), (MAIN, 3, "producer")):
+        page = client.get(f"{url}?step={step}").get_data(as_text=True)
+        token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        data = {"csrf": token, "step": str(step), "actor": actor, "command": "LPUSH queue mine"}
+        assert client.post(f"{url}/console", data=data, headers=CLICK).status_code == 200
+    with client.session_transaction() as session:
+        assert session["runs"] == ["redis-broker/main", "redis-broker/two-workers"]
+        del session["runs"]  # as a cookie set before the list existed
+    data = {"csrf": token, "step": "3", "actor": "producer", "command": "", "do": "back"}
+    assert client.post(f"{MAIN}/console", data=data, headers=CLICK).status_code == 200  # leaves main's run
+    with client.session_transaction() as session:
+        assert session["runs"] == ["redis-broker/two-workers"]
+    assert "This is your run" in client.get(f"{URL}?step=2", headers=CLICK).get_data(as_text=True)

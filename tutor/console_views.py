@@ -57,23 +57,27 @@ def has_own_run(lesson: Lesson, walk: StepThrough, who: str) -> bool:
     link's views keep it in step with the store; a cookie from before the list (or without it) is
     filled once from the store. A stale "yes" only costs a read that finds nothing.
     """
+    return _run_name(lesson, walk) in _known_runs(who)
+
+
+def _known_runs(who: str) -> list[str]:
+    """The cookie's list of step-throughs with a run; from the store (once) for a cookie without it."""
     known = session.get(RUNS)
     if not isinstance(known, list):
         t = db.own_runs.c
         rows = progress.store().execute(select(t.lesson, t.walkthrough).where(t.learner == who))
         known = sorted(f"{lesson_id}/{slug}" for lesson_id, slug in rows)
         session[RUNS] = known
-    return _run_name(lesson, walk) in known
+    return [str(name) for name in known]
 
 
 def _run_name(lesson: Lesson, walk: StepThrough) -> str:
     return f"{lesson.id}/{walk.slug}"
 
 
-def _mark_run(lesson: Lesson, walk: StepThrough, present: bool) -> None:
+def _mark_run(lesson: Lesson, walk: StepThrough, who: str, present: bool) -> None:
     """Keep the cookie's list of step-throughs with a run in step with the store (see has_own_run)."""
-    known = session.get(RUNS)
-    names = {str(name) for name in known} if isinstance(known, list) else set()
+    names = set(_known_runs(who))
     names.discard(_run_name(lesson, walk))
     if present:
         names.add(_run_name(lesson, walk))
@@ -82,12 +86,12 @@ def _mark_run(lesson: Lesson, walk: StepThrough, present: bool) -> None:
 
 def _put(lesson: Lesson, walk: StepThrough, who: str, entries: list[ownrun.Entry]) -> None:
     runstore.store().put(who, lesson.id, walk.slug, ownrun.dumps(entries))
-    _mark_run(lesson, walk, True)
+    _mark_run(lesson, walk, who, True)
 
 
 def _delete(lesson: Lesson, walk: StepThrough, who: str) -> None:
     runstore.store().delete(who, lesson.id, walk.slug)
-    _mark_run(lesson, walk, False)
+    _mark_run(lesson, walk, who, False)
 
 
 def saved(lesson: Lesson, walk: StepThrough, who: str) -> list[ownrun.Entry]:

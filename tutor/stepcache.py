@@ -5,7 +5,8 @@ Four things are kept, all derived from the lesson alone, never from a learner:
   page, as pieces around slots where each request puts the learner's own parts (their CSRF token,
   their quiz section, a prediction held or graded at this step); never for a learner's own run;
 - the stepper's template context (rows, lanes, tracker, highlighted code) for a cached trace at step k;
-- quiz questions nobody has touched yet, per choice order (`kept_question`);
+- quiz questions a learner has not touched yet (no answer, no hint), per choice order: the same for
+  everyone shown that order, with the token put back per request (`kept_question`);
 - rendered pieces of the page, marked in the template with
   `{% call cached_fragment("name", trace, step, base_url) %}...{% endcall %}`.
   A piece may use only what its key determines: the lesson version, the step, the page address.
@@ -52,7 +53,6 @@ def slot(name: str) -> Markup:
 
 
 CSRF_SLOT = str(slot("csrf"))
-QUIZ_SLOT = slot("quiz")
 
 
 @dataclass(frozen=True)
@@ -186,7 +186,8 @@ def stepper_context(
     if known is None:
         known = stepper.stepper_context(lesson, walk, trace, step, base_url, url, held_for)
         _CONTEXTS.put(key, known)
-    return dict(known)  # the view adds the learner's own parts to its copy
+    # A copy the view adds to; the lesson is this request's (an edit of its title keeps the walk's version).
+    return {**known, "lesson": lesson}
 
 
 def cached_fragment(name: str, trace: dict[str, Any], step: int, base: str, caller: Callable[[], str]) -> Markup:

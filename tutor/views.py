@@ -124,7 +124,7 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     known = {walk.slug: step} if all(asked_at <= step for asked_at in asked) else None
     quizview = quiz_views.quiz_section(lesson, quiz.quiz_name(walk), known) if needs_quiz else None
     response = _kept_response(lesson, walk, trace, step, quizview, prediction, fragment) if console is None else None
-    if response is None:  # the learner's own run: rendered for this request only
+    if response is None:  # the learner's own run (or text that cannot be kept): rendered for this request only
         if console is None:
             trace, console = console_views.own_run(lesson, walk, who, step, entries=[])
         held_for = prediction["prediction"].step if "prediction" in prediction else None
