@@ -152,17 +152,18 @@ class Statement:
 
     def __init__(self, build: Callable[[str], ClauseElement]) -> None:
         self._build = build
-        self._compiled: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+        self._compiled: dict[tuple[str, str, str], tuple[str, tuple[str, ...] | None]] = {}
 
     def run(self, connection: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
         """Execute with named parameters (put in order for drivers that take them by position)."""
         dialect = connection.dialect
-        compiled = self._compiled.get(dialect.name)
+        key = (dialect.name, dialect.driver, dialect.paramstyle)  # the SQL text is the driver's
+        compiled = self._compiled.get(key)
         if compiled is None:
             done = self._build(dialect.name).compile(dialect=dialect)
             assert isinstance(done, SQLCompiler)
             order = tuple(done.positiontup or ()) if done.positional else None
-            compiled = self._compiled[dialect.name] = (done.string, order)
+            compiled = self._compiled[key] = (done.string, order)
         sql, order = compiled
         if order is None:
             return connection.exec_driver_sql(sql, dict(params))
