@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
 from sqlalchemy import (
@@ -45,6 +45,8 @@ from tutor import db
 from tutor.records import Answer, ProgressStore, StepProgress, export
 
 __all__ = ["Answer", "ProgressStore", "SqlStore", "StepProgress", "export", "init_app", "store"]
+
+_T = TypeVar("_T")
 
 
 def init_app(app: Flask) -> None:
@@ -120,8 +122,8 @@ class SqlStore:
         with connection.begin():
             yield connection
 
-    def _run(self, statement: db.Statement, params: Mapping[str, Any]) -> list[Any]:
-        """One statement in autocommit; its rows (RETURNING's, for a write).
+    def _once(self, work: Callable[[Connection], _T]) -> _T:
+        """One statement in autocommit, sent again once if the connection turned out dead.
 
         Without pool pre-ping, a pooled connection the server dropped meanwhile (a restart) fails on
         the first statement sent over it, before the server could run anything: that one is sent
@@ -130,15 +132,22 @@ class SqlStore:
         fresh = self._connection is None
         try:
             with self._tx() as connection:
-                result = statement.run(connection, params)
-                return list(result.all()) if result.returns_rows else []
+                return work(connection)
         except DBAPIError as error:
             if not (error.connection_invalidated and fresh):
                 raise
             self.close()
         with self._tx() as connection:
+            return work(connection)
+
+    def _run(self, statement: db.Statement, params: Mapping[str, Any]) -> list[Any]:
+        """One compiled statement; its rows (RETURNING's, for a write)."""
+
+        def work(connection: Connection) -> list[Any]:
             result = statement.run(connection, params)
             return list(result.all()) if result.returns_rows else []
+
+        return self._once(work)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
@@ -256,8 +265,7 @@ class SqlStore:
             .where(*where)
             .order_by(t.at, t.id)
         )
-        with self._tx() as connection:
-            rows = connection.execute(query).all()
+        rows = self._once(lambda connection: connection.execute(query).all())
         return [_answer(tuple(row)) for row in rows]
 
     def all_answers(self, lesson: str | None = None) -> list[Answer]:
@@ -275,13 +283,11 @@ class SqlStore:
         query = union(
             *(select(table.c.lesson).where(table.c.learner == learner) for table in (db.steps, db.answers, db.hints))
         )
-        with self._tx() as connection:
-            return sorted(row[0] for row in connection.execute(query))
+        return sorted(self._once(lambda connection: [row[0] for row in connection.execute(query)]))
 
     def execute(self, query: Any) -> list[tuple[Any, ...]]:
         """Run a read-only query (the results report's aggregates)."""
-        with self._tx() as connection:
-            return [tuple(row) for row in connection.execute(query)]
+        return self._once(lambda connection: [tuple(row) for row in connection.execute(query)])
 
 
 def _answer(row: tuple[Any, ...]) -> Answer:
