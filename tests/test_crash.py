@@ -20,6 +20,7 @@ from tutor import engine
 from tutor.backend import Backend
 from tutor.loader import load_file
 from tutor.model import Step, StepThrough
+from tutor.stateview import actor_views
 
 WATCH = ("queue", "processing")
 
@@ -181,6 +182,16 @@ def test_a_crashed_actor_cannot_run_commands_until_restarted(backend: Backend) -
     assert steps[0]["status"] == "note" and "killed" in steps[0]["note"]
     assert steps[1]["status"] == "error" and "restart worker first" in steps[1]["reply"]["py"]
     assert steps[2]["status"] == "note" and steps[3]["reply"]["py"] == "0"
+
+
+def test_the_trace_and_the_step_view_say_an_actor_is_down_from_its_crash_to_its_restart(backend: Backend) -> None:
+    trace = engine.run(walk(crash("worker"), cmd("producer", "LLEN queue"), restart("worker")), backend, "t")
+    assert [point["crashed"] for point in [trace["start"], *trace["steps"]]] == [{}, {"worker": 1}, {"worker": 1}, {}]
+    down = {a.name: a for a in actor_views(trace["steps"][1], ["producer", "worker"], {}, trace["steps"][0])}
+    assert (down["worker"].status, down["worker"].text) == ("crashed", "crashed at step 1")
+    assert down["producer"].status == "running"
+    back = {a.name: a for a in actor_views(trace["steps"][2], ["producer", "worker"], {}, trace["steps"][1])}
+    assert back["worker"].status == "running"
 
 
 def test_crash_and_restart_are_lesson_steps_in_yaml(tmp_path: Path) -> None:

@@ -447,3 +447,10 @@ def test_a_big_hash_in_the_step_view_opens_every_field_without_script(client: Fl
     assert '<details class="whole every changed"><summary>+ 13 more fields' in job
     assert "12 new or changed in this step" in job
     assert "<dt><code>&#39;timeout&#39;</code></dt><dd><pre>&#39;180&#39;</pre>" in job
+
+
+def test_a_crash_step_says_its_note_once_and_shows_the_actor_crashed(client: FlaskClient) -> None:
+    page = get_step(client, 8, "/lessons/celery-delivery/step-through")
+    now = page.split('id="now-action"', 1)[1].split('<div class="state">', 1)[0]
+    assert now.count("the task it was running dies with it") == 1, now
+    assert "crashed at step 8" in page.split('<div class="state">', 1)[1]

@@ -791,6 +791,7 @@ def _snapshot(state: _Run, changed: set[str]) -> Snapshot:
             actor: SubscribedActor(s.since, list(s.channels), list(s.patterns), list(s.pending))
             for actor, s in state.subscribers.items()
         },
+        crashed=dict(state.crashed),
     )
 
 

@@ -54,7 +54,7 @@ class ActorView:
     """An actor after a step: running, blocked (on which keys, since when) or woken (with what)."""
 
     name: str
-    status: str  # running, blocked, woken, timeout
+    status: str  # running, blocked, woken, timeout, crashed
     text: str
     ran: bool = False
     detail: str = ""
@@ -246,7 +246,11 @@ def actor_views(
         memory = _memory(point, before, name, processes.get(name, []))
         blocked = point["blocked"].get(name)
         event = events.get(name)
-        if blocked is not None:
+        crashed_at = point.get("crashed", {}).get(name)
+        if crashed_at is not None:
+            detail = f"its process was killed at step {crashed_at}; Redis closed its connection"
+            views.append(ActorView(name, "crashed", f"crashed at step {crashed_at}", name == ran, detail, memory))
+        elif blocked is not None:
             keys = ", ".join(printable(k) for k in blocked["keys"])
             deadline = blocked["deadline"]
             detail = printable(blocked["command"]) + (

@@ -85,13 +85,14 @@ class SubscribedActor:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """The complete state at one point: every watched key, variable, process value, blocked and subscribed actor."""
+    """The complete state at one point: watched keys, variables, process values, blocked, subscribed, crashed actors."""
 
     state: dict[str, KeyState]
     variables: dict[str, VariableState]
     processes: dict[str, dict[str, ProcessValue]]
     blocked: dict[str, BlockedActor]
     subscribed: dict[str, SubscribedActor] = field(default_factory=dict)
+    crashed: dict[str, int] = field(default_factory=dict)  # actor -> the step its process was killed at
 
 
 @dataclass(frozen=True)
@@ -278,4 +279,5 @@ def _snapshot(snapshot: Snapshot) -> dict[str, Any]:
             }
             for actor, s in snapshot.subscribed.items()
         },
+        "crashed": dict(snapshot.crashed),
     }
