@@ -6,14 +6,16 @@ from __future__ import annotations
 import gzip
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
+import itsdangerous.timed
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tutor import create_app, stepcache, tracecache
+from tutor import create_app, stepcache, tracecache, web
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = "/lessons/redis-broker/step-through/two-workers"
@@ -206,11 +208,27 @@ def test_an_own_run_is_found_for_a_cookie_from_before_the_cookie_listed_runs(sit
     assert "This is your run" not in client.get(f"{MAIN}?step=4", headers=CLICK).get_data(as_text=True)
 
 
-def test_a_step_click_does_not_sign_the_cookie_again_and_a_page_does(site: Flask) -> None:
+def test_the_cookie_is_signed_again_only_when_it_changed_or_is_over_a_day_old(
+    site: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = site.test_client()
     assert "Set-Cookie" in client.get(f"{MAIN}?step=1").headers  # the learner's first page sets it
     assert "Set-Cookie" not in client.get(f"{MAIN}?step=2", headers=CLICK).headers
-    assert "Set-Cookie" in client.get(f"{MAIN}?step=2").headers  # a page pushes the expiry forward
+    assert "Set-Cookie" not in client.get(f"{MAIN}?step=2").headers  # signed a moment ago: nothing to push
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    signer = site.session_interface.get_signing_serializer(site)  # type: ignore[attr-defined]
+    data = signer.loads(cookie.value)
+    two_days_ago = int(time.time()) - 2 * web.SESSION_RESIGN_SECONDS
+    for headers in ({}, CLICK):  # a page or a click with a cookie two days old pushes its expiry forward
+        with monkeypatch.context() as patch:
+            patch.setattr(itsdangerous.timed.TimestampSigner, "get_timestamp", lambda self: two_days_ago)
+            client.set_cookie("session", signer.dumps(data))
+        assert "Set-Cookie" in client.get(f"{MAIN}?step=2", headers=headers).headers
+        fresh = client.get_cookie("session")
+        assert fresh is not None
+        assert signer.loads(fresh.value, max_age=web.SESSION_RESIGN_SECONDS) == data  # the same learner, signed now
+        assert "Set-Cookie" not in client.get(f"{MAIN}?step=2", headers=headers).headers
 
 
 @pytest.mark.parametrize(

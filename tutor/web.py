@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import gzip
+import time
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import redis
-from flask import Flask, Response, abort, current_app, g, make_response, render_template, request, url_for
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask import Flask, Request, Response, abort, current_app, g, make_response, render_template, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tutor import messages, stepcache
@@ -94,17 +96,48 @@ def send_kept(kept: Kept, filled: Mapping[str, str] | None = None) -> Response:
 
 
 class _LearnerSessions(SecureCookieSessionInterface):
-    """Flask's signed cookie, not signed and sent again on a step click that changed nothing in it.
+    """Flask's signed cookie, signed and sent again only when it changed or is over a day old.
 
-    A permanent session is re-sent on every response to push its expiry forward; a full page
-    still does that, so a learner's cookie lives on while they use the site, but a step fragment
-    (most requests) skips signing a cookie the browser already has.
+    A permanent session is re-sent to push its expiry (a year) forward; once a day is enough for
+    that, so a page (or a step fragment, most requests) does not pay for signing a cookie the browser
+    already has. The signing serializer is built once per key, not twice per request.
     """
+
+    _serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
+
+    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
+        key = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        known = self._serializers.get(key)
+        if known is None and app.secret_key:
+            known = self._serializers[key] = super().get_signing_serializer(app)  # type: ignore[assignment]
+        return known
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        signer = self.get_signing_serializer(app)
+        if signer is None:
+            return None
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value:
+            return self.session_class()
+        try:
+            data, signed_at = signer.loads(
+                value, max_age=int(app.permanent_session_lifetime.total_seconds()), return_timestamp=True
+            )
+        except BadSignature:
+            return self.session_class()
+        session = self.session_class(data)
+        session.signed_at = signed_at.timestamp()  # type: ignore[attr-defined]
+        return session
 
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
         if session.modified:
             return True
-        return bool(session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"] and not g.get("fragment"))
+        signed_at = getattr(session, "signed_at", None)
+        stale = signed_at is None or time.time() - signed_at > SESSION_RESIGN_SECONDS
+        return bool(session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"] and stale)
+
+
+SESSION_RESIGN_SECONDS = 24 * 60 * 60  # a cookie older than this is signed again, for a fresh expiry
 
 
 # 'self' only: no inline script or style anywhere (htmx's own indicator style is turned off in base.html).
