@@ -363,10 +363,10 @@ def test_progress_records_and_quiz_rules_import_no_framework_and_no_driver() -> 
 def test_templates_get_no_helper_that_reads_progress(app: Flask) -> None:
     callables: dict[str, Any] = {k: v for k, v in app.jinja_env.globals.items() if callable(v)}
     own = {name: fn for name, fn in callables.items() if getattr(fn, "__module__", "").startswith("tutor.")}
-    # csrf_token derives a token from the session and the secret key; cached_fragment and kept_question keep
-    # rendered pieces that are the same for every learner (tutor/stepcache.py: a question's state comes in
-    # the view the template was given); nothing else of ours is callable there.
-    assert set(own) == {"csrf_token", "cached_fragment", "kept_question"}
+    # csrf_token derives a token from the session and the secret key; cached_fragment, kept_question and
+    # kept_section keep rendered pieces (tutor/stepcache.py: a question's state comes in the view the
+    # template was given); nothing else of ours is callable there.
+    assert set(own) == {"csrf_token", "cached_fragment", "kept_question", "kept_section"}
 
 
 def _statements(app: Flask) -> list[tuple[str, bool]]:

@@ -308,14 +308,61 @@ def test_an_untouched_question_is_kept_with_each_learners_token_and_an_answered_
     assert untouched == first[1] and "quiz-result" not in untouched
 
 
+ANSWER = "/lessons/redis-broker/quiz/answer"
+
+
+def test_an_answered_question_is_shared_only_with_a_learner_of_the_same_standing_and_never_a_token(
+    site: Flask,
+) -> None:
+    a, b, c = site.test_client(), site.test_client(), site.test_client()
+    tokens = [_csrf(client, 3) for client in (a, b, c)]
+    answer = {"quiz": "step-through:main", "question": "2", "place": "mode"}
+    for client, token, choice in zip((a, b, c), tokens, ("1", "1", "0"), strict=True):  # same order for everyone
+        assert client.post(ANSWER, data={**answer, "csrf": token, "choice": choice}).status_code == 303
+    blocks = [_question(client.get(f"{MAIN}?step=3").get_data(as_text=True), 2) for client in (a, b, c)]
+    assert all(token in block for token, block in zip(tokens, blocks, strict=True))
+    assert blocks[0].replace(tokens[0], "T") == blocks[1].replace(tokens[1], "T")  # same answer, same standing
+    assert "is-right" in blocks[0] and "is-wrong" in blocks[2]  # c's own wrong answer, not a's right one
+    for mine, block in enumerate(blocks):
+        assert not any(token in block for other, token in enumerate(tokens) if other != mine)
+    assert b.post(ANSWER, data={**answer, "csrf": tokens[1], "choice": "1"}).status_code == 303  # b tries again
+    again = [_question(client.get(f"{MAIN}?step=3").get_data(as_text=True), 2) for client in (a, b)]
+    assert "Attempts: 1 " in again[0] and "Attempts: 2 " in again[1]  # a's block is still a's own count
+    d = site.test_client()
+    token = _csrf(d, 3)
+    assert d.post(ANSWER, data={**answer, "csrf": token, "choice": "2"}).status_code == 303  # wrong, as c was
+    other_wrong = _question(d.get(f"{MAIN}?step=3").get_data(as_text=True), 2)
+    assert "<strong>Step 3</strong>" in other_wrong and "<strong>Step 1</strong>" not in other_wrong
+    assert "<strong>Step 1</strong>" in _question(c.get(f"{MAIN}?step=3").get_data(as_text=True), 2)  # c's own
+    fragment = b.post(ANSWER, data={**answer, "csrf": tokens[1], "choice": "1"}, headers={"HX-Request": "true"})
+    text = fragment.get_data(as_text=True)
+    assert "Attempts: 3 " in text and tokens[1] in text and tokens[0] not in text and tokens[2] not in text
+
+
 def test_a_page_with_kept_questions_equals_one_rendering_every_question(site: Flask) -> None:
     client = site.test_client()
-    client.get(f"{MAIN}?step=5")  # every prediction opened: no question locked
-    kept = [client.get(f"{MAIN}?step={k}").get_data(as_text=True) for k in (2, 5)]
+    token = _csrf(client)
+    form = {"csrf": token, "quiz": "step-through:main", "place": "mode"}
+
+    def story() -> list[str]:
+        """From a reset: hint question 1, answer question 2 wrong then right (htmx); every response."""
+        assert client.post("/lessons/redis-broker/progress/reset", data={"csrf": token}).status_code == 303
+        client.get(f"{MAIN}?step=5")  # every prediction opened: no question locked
+        seen = [client.get(f"{MAIN}?step={k}").get_data(as_text=True) for k in (2, 5)]
+        assert client.post("/lessons/redis-broker/quiz/hint", data={**form, "question": "1"}).status_code == 303
+        assert client.post(ANSWER, data={**form, "question": "2", "choice": "0"}).status_code == 303
+        seen += [client.get(f"{MAIN}?step={k}").get_data(as_text=True) for k in (2, 5)]
+        answered = client.post(ANSWER, data={**form, "question": "2", "choice": "1"}, headers={"HX-Request": "true"})
+        return [*seen, answered.get_data(as_text=True), client.get(f"{MAIN}?step=5").get_data(as_text=True)]
+
+    kept = story()
+    assert kept == story()  # the second time from what the first time kept
+    assert "Hint:" in kept[2] and "is-wrong" in kept[2] and "is-right" in kept[4] and "is-right" in kept[5]
     site.jinja_env.globals["kept_question"] = lambda view, caller: caller()
+    site.jinja_env.globals["kept_section"] = lambda section, place, oob, caller: caller()
     site.jinja_env.cache = {}  # type: ignore[assignment]
     stepcache.clear()
-    assert [client.get(f"{MAIN}?step={k}").get_data(as_text=True) for k in (2, 5)] == kept
+    assert story() == kept
 
 
 def test_a_step_through_without_a_quiz_is_kept_and_equals_its_fresh_render(

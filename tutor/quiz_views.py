@@ -17,7 +17,7 @@ from typing import Any
 from flask import Blueprint, Flask, Response, make_response, redirect, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from tutor import learner, messages, progress, quiz
+from tutor import learner, messages, progress, quiz, tracecache
 from tutor.model import Lesson, Question, StepThrough
 from tutor.quiz import Hold, QuestionState, Score
 from tutor.records import Answer
@@ -193,11 +193,7 @@ def _question_view(
     place: str,
     reached: dict[str, int],
 ) -> QuestionView:
-    walk = _walk_for(lesson, name, question)
-    hint_url = None
-    if walk is not None and question.hint_step and question.hint_step <= len(walk.steps):
-        hint_url = step_url(lesson, walk, question.hint_step)
-    locked, open_url = _lock(lesson, name, question, reached)
+    hint_url, where, locked, open_url = _lesson_parts(lesson, name, question, reached)
     return QuestionView(
         lesson_id=lesson.id,
         quiz=name,
@@ -208,10 +204,35 @@ def _question_view(
         section_id=_section_id(name),
         place=place,
         hint_url=hint_url,
-        where=where_to_look(question),
+        where=where,
         locked=locked,
         open_url=open_url,
     )
+
+
+_LessonParts = tuple[str | None, str | None, str | None, str | None]  # hint_url, where, locked, open_url
+_PARTS = tracecache._Lru(4096)
+
+
+def _lesson_parts(lesson: Lesson, name: str, question: Question, reached: dict[str, int]) -> _LessonParts:
+    """What a question view takes from the lesson alone, computed once per (question, open or locked, mount).
+
+    Only whether the learner reached the prediction's step is theirs, and it is part of the key.
+    """
+    step = question.ask_before_step
+    opened = not step or reached.get(name.removeprefix(quiz.STEP_THROUGH), 0) >= step
+    key = (id(question), lesson.id, name, opened, request.script_root)
+    known = _PARTS.get(key)
+    if known is not None and known[0] is question:
+        return known[1]  # type: ignore[no-any-return]
+    walk = _walk_for(lesson, name, question)
+    hint_url = None
+    if walk is not None and question.hint_step and question.hint_step <= len(walk.steps):
+        hint_url = step_url(lesson, walk, question.hint_step)
+    locked, open_url = _lock(lesson, name, question, reached)
+    parts = (hint_url, where_to_look(question), locked, open_url)
+    _PARTS.put(key, (question, parts))
+    return parts
 
 
 _STEP_CHOICE = re.compile(r"\s*steps?\s+(\d+)\s*", re.IGNORECASE)

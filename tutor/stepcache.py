@@ -5,8 +5,9 @@ Four things are kept, all derived from the lesson alone, never from a learner:
   page, as pieces around slots where each request puts the learner's own parts (their CSRF token,
   their quiz section, a prediction held or graded at this step); never for a learner's own run;
 - the stepper's template context (rows, lanes, tracker, highlighted code) for a cached trace at step k;
-- quiz questions a learner has not touched yet (no answer, no hint), per choice order: the same for
-  everyone shown that order, with the token put back per request (`kept_question`);
+- quiz questions, per choice order and standing on the question (last answer, attempts, points, hint
+  used): the same for everyone with that order and standing, with the token put back per request
+  (`kept_question`);
 - rendered pieces of the page, marked in the template with
   `{% call cached_fragment("name", trace, step, base_url) %}...{% endcall %}`.
   A piece may use only what its key determines: the lesson version, the step, the page address.
@@ -127,26 +128,18 @@ def _split(lesson: Lesson, text: str) -> Kept | None:
 
 
 def init_app(app: Flask) -> None:
-    """Make `cached_fragment` and `kept_question` available to templates."""
+    """Make `cached_fragment`, `kept_question` and `kept_section` available to templates."""
     app.jinja_env.globals["cached_fragment"] = cached_fragment
     app.jinja_env.globals["kept_question"] = kept_question
+    app.jinja_env.globals["kept_section"] = kept_section
 
 
-def kept_question(view: Any, caller: Callable[[], str]) -> Markup:
-    """A quiz question the learner has not touched yet (no answer, no hint), rendered once per look.
-
-    Untouched, a question shows nothing of the learner's but the order of its choices (a shuffle
-    seeded by their id) and their CSRF token: it is kept per (question, order, place, what the
-    lesson says about it), with the token taken out, and the token of each request put back in. A
-    question with an answer, a hint used, a notice or a focus is rendered every time.
-    """
+def _question_key(view: Any) -> tuple[Hashable, ...]:
+    """Everything a rendered quiz question shows but the learner's CSRF token (see _quiz.html question_block)."""
     state = view.state
-    if state.last is not None or state.hinted or state.right or view.notice or view.focus:
-        return Markup(caller())
-    token = learner.csrf_token()
-    question = view.question
-    key = (
-        id(question),
+    last = state.last
+    return (
+        id(view.question),
         view.lesson_id,
         view.quiz,
         view.place,
@@ -156,14 +149,60 @@ def kept_question(view: Any, caller: Callable[[], str]) -> Markup:
         view.where,
         view.locked,
         view.open_url,
+        view.notice,
+        view.focus,
         state.worth,
-        request.script_root,
+        state.right,
+        state.hinted,
+        state.attempts,
+        state.points,
+        (last.choices, last.correct) if last is not None else None,
     )
+
+
+def _kept_with_token(key: Hashable, held: tuple[Any, ...], caller: Callable[[], str]) -> Markup:
+    """The render kept under `key`, with this request's CSRF token put back where the render had one.
+
+    `held` are the lesson objects the key names by id: held with the text, and checked to be the same
+    objects, so that an id reused by another object never serves an old render.
+    """
+    token = learner.csrf_token()
     known = _QUESTIONS.get(key)
-    if known is None or known[0] is not question:
-        known = (question, str(caller()).replace(token, CSRF_SLOT))
+    if known is None or len(known[0]) != len(held) or any(a is not b for a, b in zip(known[0], held, strict=True)):
+        text = str(caller())
+        if _MARK in text:  # the lesson's text holds the slot mark: rendered every time
+            return Markup(text)
+        known = (held, text.replace(token, CSRF_SLOT))
         _QUESTIONS.put(key, known)
     return Markup(known[1].replace(CSRF_SLOT, token))
+
+
+def kept_question(view: Any, caller: Callable[[], str]) -> Markup:
+    """A quiz question as rendered once for everyone who sees the same thing, with the token put back.
+
+    A question shows nothing of the learner's but the order of its choices (a shuffle seeded by
+    their id), their standing on it (last answer, attempts, points, hint used), a notice or focus
+    after a form, and their CSRF token. It is kept per everything it shows but the token, which is
+    taken out and put back per request: two learners get the same bytes only where the render is
+    the same by construction (same question, order, standing), and never each other's token.
+    """
+    return _kept_with_token(("question", request.script_root, _question_key(view)), (view.question,), caller)
+
+
+def kept_section(section: Any, place: str, oob: bool, caller: Callable[[], str]) -> Markup:
+    """A whole quiz section (its score line and every question), kept as kept_question keeps one question."""
+    key = (
+        "section",
+        request.script_root,
+        section.name,
+        section.title,
+        section.dom_id,
+        section.score,
+        place,
+        oob,
+        tuple(_question_key(view) for view in section.questions),
+    )
+    return _kept_with_token(key, tuple(view.question for view in section.questions), caller)
 
 
 def stepper_context(
