@@ -150,6 +150,29 @@ def test_a_gzipped_kept_response_is_the_same_response_compressed(site: Flask) ->
             assert {"HX-Request", "Accept-Encoding"} <= set(response.vary)
 
 
+def test_a_gzipped_page_splices_its_kept_quiz_section_with_each_learners_token(
+    site: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[int] = []
+    spliced = stepcache.spliced
+
+    def noting(text: str) -> Any:
+        pieces = spliced(text)
+        served.append(len(pieces or []))
+        return pieces
+
+    monkeypatch.setattr(stepcache, "spliced", noting)
+    a, b = site.test_client(), site.test_client()
+    tokens = [_csrf(client, 3) for client in (a, b)]
+    for client, token, other in ((a, *tokens), (b, *reversed(tokens))):
+        for _ in range(2):  # the second time from the kept section
+            plain = client.get(f"{MAIN}?step=3").data
+            zipped = client.get(f"{MAIN}?step=3", headers={"Accept-Encoding": "gzip"}).data
+            assert gzip.decompress(zipped) == plain
+            assert token.encode() in plain and other.encode() not in plain
+    assert served and all(count > 3 for count in served)  # the section went as kept pieces around tokens
+
+
 def test_one_learners_own_run_never_appears_in_another_learners_click(site: Flask) -> None:
     a, b = site.test_client(), site.test_client()
     before = [b.get(f"{MAIN}?step={k}", headers=CLICK).get_data(as_text=True) for k in range(3, 6)]

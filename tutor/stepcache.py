@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, g, request
 from markupsafe import Markup
 
 from tutor import gzsplice, learner, stepper, tracecache
@@ -80,13 +80,20 @@ class Kept:
             parts.append(text)
         return b"".join(parts)
 
-    def gzip(self, filled: Mapping[str, str]) -> bytes:
-        """The response gzipped: the kept pieces as compressed once, the slots compressed now."""
+    def gzip(self, filled: Mapping[str, str], ready: Mapping[str, list[gzsplice.Piece]] | None = None) -> bytes:
+        """The response gzipped: the kept pieces as compressed once, the slots compressed now.
+
+        `ready` gives a slot's text already as pieces (a kept quiz section: see `spliced`).
+        """
         if self.gzipped is not None:
             return self.gzipped
+        ready = ready or {}
         pieces = [self.deflated[0]]
         for name, piece in zip(self.slots, self.deflated[1:], strict=True):
-            pieces.append(gzsplice.deflate(filled[name].encode(), gzsplice.OWN_LEVEL))
+            if name in ready:
+                pieces.extend(ready[name])
+            else:
+                pieces.append(gzsplice.deflate(filled[name].encode(), gzsplice.OWN_LEVEL))
             pieces.append(piece)
         return gzsplice.join(pieces)
 
@@ -160,11 +167,12 @@ def _question_key(view: Any) -> tuple[Hashable, ...]:
     )
 
 
-def _kept_with_token(key: Hashable, held: tuple[Any, ...], caller: Callable[[], str]) -> Markup:
+def _kept_with_token(key: Hashable, held: tuple[Any, ...], caller: Callable[[], str], pieces: bool = False) -> Markup:
     """The render kept under `key`, with this request's CSRF token put back where the render had one.
 
     `held` are the lesson objects the key names by id: held with the text, and checked to be the same
-    objects, so that an id reused by another object never serves an old render.
+    objects, so that an id reused by another object never serves an old render. With `pieces`, the
+    text between the tokens is also kept deflated, and this request notes what it served (see `spliced`).
     """
     token = learner.csrf_token()
     known = _QUESTIONS.get(key)
@@ -172,9 +180,47 @@ def _kept_with_token(key: Hashable, held: tuple[Any, ...], caller: Callable[[], 
         text = str(caller())
         if _MARK in text:  # the lesson's text holds the slot mark: rendered every time
             return Markup(text)
-        known = (held, text.replace(token, CSRF_SLOT))
+        kept_text = text.replace(token, CSRF_SLOT)
+        parts = tuple(gzsplice.deflate(part.encode()) for part in kept_text.split(CSRF_SLOT)) if pieces else ()
+        known = (held, kept_text, parts)
         _QUESTIONS.put(key, known)
+    if pieces and known[2]:
+        g.setdefault("kept_sections", []).append((known[2], token))
     return Markup(known[1].replace(CSRF_SLOT, token))
+
+
+def spliced(text: str) -> list[gzsplice.Piece] | None:
+    """`text` (a render that used kept sections) as pieces: the kept ones deflated already, the rest now.
+
+    Each section this request was served since `start_splice` is looked up in the text in order; the
+    bytes around them (a few newlines) and the tokens go as stored blocks. None when nothing was noted
+    or a section is not found as served: the caller then deflates the whole text.
+    """
+    served: list[tuple[tuple[gzsplice.Piece, ...], str]] = g.pop("kept_sections", [])
+    if not served:
+        return None
+    encoded = text.encode()
+    pieces: list[gzsplice.Piece] = []
+    at = 0
+    for parts, token in served:
+        own = gzsplice.deflate(token.encode(), gzsplice.OWN_LEVEL)
+        whole = own.raw.join(part.raw for part in parts)
+        found = encoded.find(whole, at)
+        if found < 0:
+            return None
+        pieces.append(gzsplice.deflate(encoded[at:found], gzsplice.OWN_LEVEL))
+        for index, part in enumerate(parts):
+            if index:
+                pieces.append(own)
+            pieces.append(part)
+        at = found + len(whole)
+    pieces.append(gzsplice.deflate(encoded[at:], gzsplice.OWN_LEVEL))
+    return pieces
+
+
+def start_splice() -> None:
+    """Forget the sections noted so far in this request: `spliced` looks for the ones rendered from now on."""
+    g.pop("kept_sections", None)
 
 
 def kept_question(view: Any, caller: Callable[[], str]) -> Markup:
@@ -202,7 +248,7 @@ def kept_section(section: Any, place: str, oob: bool, caller: Callable[[], str])
         oob,
         tuple(_question_key(view) for view in section.questions),
     )
-    return _kept_with_token(key, tuple(view.question for view in section.questions), caller)
+    return _kept_with_token(key, tuple(view.question for view in section.questions), caller, pieces=True)
 
 
 def stepper_context(

@@ -10,7 +10,7 @@ from typing import Any
 from flask import Blueprint, Response, g, get_template_attribute, redirect, render_template, request
 from flask.typing import ResponseReturnValue
 
-from tutor import console_views, learner, messages, progress, quiz, quiz_views, stepcache, tracecache
+from tutor import console_views, gzsplice, learner, messages, progress, quiz, quiz_views, stepcache, tracecache
 from tutor.model import Lesson, StepThrough
 from tutor.quiz_views import PredictionResult, PredictionView
 from tutor.render import changed_lines, code_lines
@@ -194,13 +194,18 @@ def _kept_response(
     filled: dict[str, str] = {}
     if "csrf" in kept.slots:
         filled["csrf"] = learner.csrf_token()
+    ready: dict[str, list[gzsplice.Piece]] = {}
     if quizview is not None:
+        stepcache.start_splice()
         filled["quiz"] = render_template("_quiz_oob.html" if fragment else "_quiz.html", quizview=quizview)
+        pieces = stepcache.spliced(filled["quiz"])  # its kept sections, deflated already
+        if pieces is not None:
+            ready["quiz"] = pieces
     if held is not None:
         filled["prediction"] = get_template_attribute("_quiz.html", "prediction_form")(held)
     if result is not None:
         filled["outcome"] = get_template_attribute("_quiz.html", "prediction_outcome")(result)
-    return send_kept(kept, filled)
+    return send_kept(kept, filled, ready)
 
 
 _LOCKED = re.compile(r"[0-9]{1,6}(?: [0-9]{1,6}){0,63}|")

@@ -83,11 +83,11 @@ def render(page: str | None, fragment: str | None = None, **context: Any) -> Res
     return response
 
 
-def send_kept(kept: Kept, filled: Mapping[str, str] | None = None) -> Response:
+def send_kept(kept: Kept, filled: Mapping[str, str] | None = None, ready: Mapping[str, Any] | None = None) -> Response:
     """A kept response (tutor/stepcache.py) with its slots filled, gzipped from kept pieces when accepted."""
     filled = filled or {}
     if _accepts_gzip():
-        response = Response(kept.gzip(filled), mimetype="text/html")
+        response = Response(kept.gzip(filled, ready), mimetype="text/html")
         response.headers["Content-Encoding"] = "gzip"
     else:
         response = Response(kept.body(filled), mimetype="text/html")
