@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import redis
-from flask import Flask, Response, abort, current_app, g, make_response, render_template, request, url_for
-from flask.sessions import SecureCookieSessionInterface, SessionMixin
+from flask import Flask, Request, Response, abort, current_app, g, make_response, render_template, request, url_for
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
+from itsdangerous import BadSignature
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tutor import messages, stepcache
@@ -101,10 +104,61 @@ class _LearnerSessions(SecureCookieSessionInterface):
     (most requests) skips signing a cookie the browser already has.
     """
 
+    def __init__(self) -> None:
+        self._verified: OrderedDict[tuple[Any, str], tuple[Any, int]] = OrderedDict()
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        """Flask's check of the signed cookie, remembered for the same cookie string (see `_VERIFIED_MAX`).
+
+        Verifying a cookie (HMAC, base64, JSON, a new serializer per request) costs about as much
+        as a whole hello-world request, and a learner sends the same cookie on every click. What is
+        kept is a pure function of the cookie string and the secret keys: the payload the client
+        itself sent, and when it was signed. Only a cookie that passed the full check is kept, so a
+        forged one is checked (and refused) every time; the age is checked again on every request
+        against the signing time, so an expired cookie is refused as Flask refuses it. No learner
+        state lives here beyond what the client sends with each request.
+        """
+        value = request.cookies.get(self.get_cookie_name(app))
+        if not value or not app.secret_key:
+            return super().open_session(app, request)
+        key = ((app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ())), value)
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = self._verified.get(key)
+        if known is None:
+            serializer = self.get_signing_serializer(app)
+            assert serializer is not None
+            try:
+                data, signed = serializer.loads(value, max_age=max_age, return_timestamp=True)
+            except BadSignature:
+                return self.session_class()
+            if not isinstance(data, dict):
+                return self.session_class(data)
+            known = self._verified[key] = (data, int(signed.timestamp()))
+            if len(self._verified) > _VERIFIED_MAX:
+                self._verified.popitem(last=False)
+        data, signed = known
+        if not 0 <= int(time.time()) - signed <= max_age:  # itsdangerous's SignatureExpired
+            self._verified.pop(key, None)
+            return self.session_class()
+        return self.session_class(_copy(data))
+
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
         if session.modified:
             return True
         return bool(session.permanent and app.config["SESSION_REFRESH_EACH_REQUEST"] and not g.get("fragment"))
+
+
+# Cookies remembered as verified, per process: the most recent ones (about one per active learner).
+_VERIFIED_MAX = 4096
+
+
+def _copy(data: Any) -> Any:
+    """A fresh copy of a cookie's JSON payload: a view may change the session's lists in place."""
+    if isinstance(data, dict):
+        return {key: _copy(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_copy(value) for value in data]
+    return data
 
 
 # 'self' only: no inline script or style anywhere (htmx's own indicator style is turned off in base.html).
