@@ -88,12 +88,25 @@ def send_kept(kept: Kept, filled: Mapping[str, str] | None = None) -> Response:
     """A kept response (tutor/stepcache.py) with its slots filled, gzipped from kept pieces when accepted."""
     filled = filled or {}
     if _accepts_gzip():
-        response = Response(kept.gzip(filled), mimetype="text/html")
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response = Response(kept.body(filled), mimetype="text/html")
-    response.vary.add("HX-Request")
-    return response
+        return _KeptResponse(kept.gzip(filled), headers=_KEPT_GZIP_HEADERS)
+    return _KeptResponse(kept.body(filled), headers=_KEPT_HEADERS)
+
+
+class _KeptResponse(Response):
+    """A response whose headers were all set when it was made: `_compress` and `_headers` pass it by.
+
+    Vary and the security headers are the same on every kept response: one list, built once,
+    instead of parsing and rebuilding Vary and testing each header on every click.
+    """
+
+
+def _kept_headers(gzipped: bool) -> list[tuple[str, str]]:
+    return [
+        ("Content-Type", "text/html; charset=utf-8"),
+        *([("Content-Encoding", "gzip")] if gzipped else []),
+        ("Vary", "HX-Request, Accept-Encoding"),  # as render() and _compress() would set them
+        *SECURITY_HEADERS.items(),
+    ]
 
 
 class _LearnerSessions(SecureCookieSessionInterface):
@@ -173,8 +186,13 @@ SECURITY_HEADERS = {
 }
 
 
+_KEPT_HEADERS, _KEPT_GZIP_HEADERS = _kept_headers(False), _kept_headers(True)
+
+
 def _headers(response: Response) -> Response:
     """Security headers on every response (pages, fragments, errors, static files), and Vary when htmx mattered."""
+    if isinstance(response, _KeptResponse):
+        return response
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if g.get("varies_on_htmx"):
@@ -192,6 +210,8 @@ _COMPRESSIBLE = ("text/html", "application/json", "text/css", "application/javas
 
 def _compress(response: Response) -> Response:
     """Gzip pages, fragments and JSON for clients that accept it: a step click stays a few KB."""
+    if isinstance(response, _KeptResponse):
+        return response
     response.vary.add("Accept-Encoding")
     if (
         not _accepts_gzip()
