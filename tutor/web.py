@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import time
 from collections import OrderedDict
@@ -84,12 +85,15 @@ def render(page: str | None, fragment: str | None = None, **context: Any) -> Res
     return response
 
 
-def send_kept(kept: Kept, filled: Mapping[str, str] | None = None) -> Response:
-    """A kept response (tutor/stepcache.py) with its slots filled, gzipped from kept pieces when accepted."""
+def send_kept(kept: Kept, filled: Mapping[str, str] | None = None, also_vary: tuple[str, ...] = ()) -> Response:
+    """A kept response (tutor/stepcache.py) with its slots filled, gzipped from kept pieces when accepted.
+
+    `also_vary`: request headers the answer depends on besides HX-Request and Accept-Encoding.
+    """
     filled = filled or {}
     if _accepts_gzip():
-        return _KeptResponse(kept.gzip(filled), headers=_KEPT_GZIP_HEADERS)
-    return _KeptResponse(kept.body(filled), headers=_KEPT_HEADERS)
+        return _KeptResponse(kept.gzip(filled), headers=_kept_headers(True, also_vary))
+    return _KeptResponse(kept.body(filled), headers=_kept_headers(False, also_vary))
 
 
 class _KeptResponse(Response):
@@ -100,11 +104,13 @@ class _KeptResponse(Response):
     """
 
 
-def _kept_headers(gzipped: bool) -> list[tuple[str, str]]:
+@functools.cache
+def _kept_headers(gzipped: bool, also_vary: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Built once per (gzip, extra Vary): werkzeug copies the list into each response's own headers."""
     return [
         ("Content-Type", "text/html; charset=utf-8"),
         *([("Content-Encoding", "gzip")] if gzipped else []),
-        ("Vary", "HX-Request, Accept-Encoding"),  # as render() and _compress() would set them
+        ("Vary", ", ".join(("HX-Request", "Accept-Encoding", *also_vary))),  # as render() and _compress() set it
         *SECURITY_HEADERS.items(),
     ]
 
@@ -184,9 +190,6 @@ SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
 }
-
-
-_KEPT_HEADERS, _KEPT_GZIP_HEADERS = _kept_headers(False), _kept_headers(True)
 
 
 def _headers(response: Response) -> Response:
