@@ -127,23 +127,27 @@ class _LearnerSessions(SecureCookieSessionInterface):
         self._verified: OrderedDict[tuple[Any, str], tuple[Any, int]] = OrderedDict()
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        """Flask's check of the signed cookie, remembered for the same cookie string (see `_VERIFIED_MAX`).
+        """Flask's check of the signed cookie, remembered for the same Cookie header (see `_VERIFIED_MAX`).
 
         Verifying a cookie (HMAC, base64, JSON, a new serializer per request) costs about as much
         as a whole hello-world request, and a learner sends the same cookie on every click. What is
-        kept is a pure function of the cookie string and the secret keys: the payload the client
+        kept is a pure function of the Cookie header and the secret keys: the payload the client
         itself sent, and when it was signed. Only a cookie that passed the full check is kept, so a
         forged one is checked (and refused) every time; the age is checked again on every request
         against the signing time, so an expired cookie is refused as Flask refuses it. No learner
         state lives here beyond what the client sends with each request.
         """
-        value = request.cookies.get(self.get_cookie_name(app))
-        if not value or not app.secret_key:
+        header = request.environ.get("HTTP_COOKIE")
+        if not header or not app.secret_key:
             return super().open_session(app, request)
-        key = ((app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ())), value)
+        # Keyed by the whole Cookie header, so a remembered one is not even parsed again.
+        key = ((app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ())), str(header))
         max_age = int(app.permanent_session_lifetime.total_seconds())
         known = self._verified.get(key)
         if known is None:
+            value = request.cookies.get(self.get_cookie_name(app))
+            if not value:
+                return self.session_class()
             serializer = self.get_signing_serializer(app)
             assert serializer is not None
             try:
