@@ -69,3 +69,13 @@ def test_a_new_secret_key_refuses_cookies_remembered_under_the_old_one(app: Flas
     assert _open(app, cookie) == {"learner": LEARNER}
     app.secret_key = "rotated"
     assert _open(app, cookie) == {}
+
+
+def test_a_kept_click_varies_on_the_cookie_and_sends_none_back(app: Flask) -> None:
+    client = app.test_client()
+    walk = "/lessons/redis-broker/step-through"
+    page = client.get(f"{walk}?step=1")
+    assert page.status_code == 200 and "Set-Cookie" in page.headers  # the learner's id, signed
+    click = client.get(f"{walk}?step=2", headers={"HX-Request": "true"})
+    assert click.status_code == 200 and "Set-Cookie" not in click.headers
+    assert {"Cookie", "HX-Request", "Accept-Encoding"} <= set(click.vary)

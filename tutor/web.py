@@ -110,7 +110,8 @@ def _kept_headers(gzipped: bool, also_vary: tuple[str, ...]) -> list[tuple[str, 
     return [
         ("Content-Type", "text/html; charset=utf-8"),
         *([("Content-Encoding", "gzip")] if gzipped else []),
-        ("Vary", ", ".join(("HX-Request", "Accept-Encoding", *also_vary))),  # as render() and _compress() set it
+        # As render(), _compress() and Flask's session (a kept response always read the learner's id) set it.
+        ("Vary", ", ".join(("HX-Request", "Accept-Encoding", "Cookie", *also_vary))),
         *SECURITY_HEADERS.items(),
     ]
 
@@ -164,6 +165,12 @@ class _LearnerSessions(SecureCookieSessionInterface):
             self._verified.pop(key, None)
             return self.session_class()
         return self.session_class(_copy(data))
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Flask's, but a kept click that sets no cookie returns at once: its Vary already names Cookie."""
+        if isinstance(response, _KeptResponse) and not session.modified and not self.should_set_cookie(app, session):
+            return
+        super().save_session(app, session, response)
 
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
         if session.modified:
