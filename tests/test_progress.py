@@ -370,11 +370,20 @@ def test_templates_get_no_helper_that_reads_progress(app: Flask) -> None:
 
 
 def _statements(app: Flask) -> list[tuple[str, bool]]:
-    """Every statement the app sends from now on, and whether its connection was in autocommit."""
+    """Every statement the app sends from now on, and whether the driver's connection was in autocommit.
+
+    Asked of the driver itself (sqlite3: no implicit BEGIN; psycopg: its autocommit flag), since a
+    click's statements go straight to the driver's cursor (SqlStore._send).
+    """
     sent: list[tuple[str, bool]] = []
 
-    def record(connection: sqlalchemy.Connection, _cursor: Any, statement: str, *_: Any) -> None:
-        sent.append((statement.split()[0], connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT"))
+    def autocommit(driver_connection: Any) -> bool:
+        if isinstance(driver_connection, sqlite3.Connection):
+            return driver_connection.isolation_level is None
+        return bool(driver_connection.autocommit)
+
+    def record(_connection: sqlalchemy.Connection | None, cursor: Any, statement: str, *_: Any) -> None:
+        sent.append((statement.split()[0], autocommit(cursor.connection)))
 
     sqlalchemy.event.listen(app.extensions["tutor.db"], "before_cursor_execute", record)
     return sent

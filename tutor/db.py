@@ -35,7 +35,8 @@ from sqlalchemy import (
     event,
     text,
 )
-from sqlalchemy.engine import URL, Connection, CursorResult, make_url
+from sqlalchemy.engine import URL, Connection, CursorResult, Dialect, make_url
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import ClauseElement
 
@@ -156,7 +157,10 @@ class Statement:
 
     def run(self, connection: Connection, params: Mapping[str, Any]) -> CursorResult[Any]:
         """Execute with named parameters (put in order for drivers that take them by position)."""
-        dialect = connection.dialect
+        return connection.exec_driver_sql(*self.for_driver(connection.dialect, params))
+
+    def for_driver(self, dialect: Dialect, params: Mapping[str, Any]) -> tuple[str, Any]:
+        """The driver's SQL text and its parameters: a dict, or a tuple for drivers that take them by position."""
         key = (dialect.name, dialect.driver, dialect.paramstyle)  # the SQL text is the driver's
         compiled = self._compiled.get(key)
         if compiled is None:
@@ -166,8 +170,54 @@ class Statement:
             compiled = self._compiled[key] = (done.string, order)
         sql, order = compiled
         if order is None:
-            return connection.exec_driver_sql(sql, dict(params))
-        return connection.exec_driver_sql(sql, tuple(params[name] for name in order))
+            return sql, dict(params)
+        return sql, tuple(params[name] for name in order)
+
+
+def autocommit_connection(engine: Engine) -> PoolProxiedConnection:
+    """A pooled DBAPI connection, switched to the driver's autocommit; hand it back with `give_back`.
+
+    For one statement at a time, sent straight on the driver's cursor: SQLAlchemy's Connection
+    costs more per click than the database's work (its checkout, its isolation-level switch, which
+    on SQLite sends a PRAGMA when the connection goes back, its execution context). Only the
+    driver's own autocommit flag is toggled, so the pool gets the connection back as it lent it.
+    """
+    raw = engine.raw_connection()
+    try:
+        _autocommit(raw.dbapi_connection, True)
+    except BaseException:
+        raw.invalidate()
+        raise
+    return raw
+
+
+def give_back(raw: PoolProxiedConnection) -> None:
+    """Return an `autocommit_connection` to the pool, out of autocommit as every other borrower expects it."""
+    if raw.is_valid:
+        _out_of_autocommit(raw)
+    raw.close()
+
+
+def adopt(engine: Engine, raw: PoolProxiedConnection) -> Connection:
+    """A SQLAlchemy Connection on an `autocommit_connection` (no second checkout), as `engine.connect()` lends one."""
+    _out_of_autocommit(raw)
+    return Connection(engine, raw)
+
+
+def _out_of_autocommit(raw: PoolProxiedConnection) -> None:
+    try:
+        _autocommit(raw.dbapi_connection, False)
+    except BaseException:
+        raw.invalidate()  # a connection that cannot say where it is goes, rather than back to the pool
+        raise
+
+
+def _autocommit(dbapi_connection: Any, on: bool) -> None:
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        # None: no implicit BEGIN; "" is Python's default, which SQLAlchemy's pysqlite dialect keeps.
+        dbapi_connection.isolation_level = None if on else ""  # type: ignore[assignment] # typeshed omits ""
+    else:  # psycopg: a local flag while the connection is idle, no round trip
+        dbapi_connection.autocommit = on
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

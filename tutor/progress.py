@@ -13,6 +13,7 @@ read, and the step upsert.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -40,6 +41,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from tutor import db
 from tutor.records import Answer, ProgressStore, StepProgress, export
@@ -94,18 +96,26 @@ class SqlStore:
         self.engine = engine
         self._keep = keep
         self._connection: Connection | None = None
+        self._raw: PoolProxiedConnection | None = None  # the driver's connection, for compiled statements
         self._kept: dict[tuple[str, str], _Kept] = {}
 
     def close(self) -> None:
         """Give the connection back to the pool, and forget what was read."""
         self._kept.clear()
+        self._give_back_raw()
         if self._connection is not None:
             self._connection.close()
             self._connection = None
 
+    def _give_back_raw(self) -> None:
+        raw, self._raw = self._raw, None
+        if raw is not None:
+            db.give_back(raw)
+
     def _open(self) -> Connection:
         if self._connection is None:
-            self._connection = self.engine.connect()
+            raw, self._raw = self._raw, None  # one pooled connection per store: the one already held, if any
+            self._connection = self.engine.connect() if raw is None else db.adopt(self.engine, raw)
             self._connection.execution_options(isolation_level="AUTOCOMMIT")
         return self._connection
 
@@ -141,13 +151,62 @@ class SqlStore:
             return work(connection)
 
     def _run(self, statement: db.Statement, params: Mapping[str, Any]) -> list[Any]:
-        """One compiled statement; its rows (RETURNING's, for a write)."""
+        """One compiled statement; its rows (RETURNING's, for a write).
 
-        def work(connection: Connection) -> list[Any]:
-            result = statement.run(connection, params)
-            return list(result.all()) if result.returns_rows else []
+        Sent on the driver's own cursor (db.autocommit_connection), unless this store already holds
+        a SQLAlchemy connection (a request that also ran a Core query or a transaction): then on
+        that one, as `_once` sends everything else.
+        """
+        if self._connection is not None:
 
-        return self._once(work)
+            def work(connection: Connection) -> list[Any]:
+                result = statement.run(connection, params)
+                return list(result.all()) if result.returns_rows else []
+
+            return self._once(work)
+        fresh = self._raw is None
+        try:
+            try:
+                return self._send(statement, params)
+            except DBAPIError as error:
+                if not (error.connection_invalidated and fresh):
+                    raise
+            return self._send(statement, params)  # once more, on a new connection (see `_once`)
+        finally:
+            if not self._keep:  # outside a request: one connection per call
+                self._give_back_raw()
+
+    def _send(self, statement: db.Statement, params: Mapping[str, Any]) -> list[Any]:
+        """The statement on the driver's cursor; a driver error comes out as SQLAlchemy's, as `_once` expects.
+
+        A connection the server dropped is invalidated, with every pooled connection older than
+        now (what SQLAlchemy does on a disconnect, so a retry does not draw another dead one).
+        Listeners of `before_cursor_execute` on the engine still see the statement (with no
+        SQLAlchemy connection: the first argument is None).
+        """
+        if self._raw is None:
+            self._raw = db.autocommit_connection(self.engine)
+        raw = self._raw
+        dialect = self.engine.dialect
+        sql, args = statement.for_driver(dialect, params)
+        assert raw.dbapi_connection is not None
+        cursor = raw.dbapi_connection.cursor()
+        try:
+            if self.engine.dispatch.before_cursor_execute:
+                self.engine.dispatch.before_cursor_execute(None, cursor, sql, args, None, False)
+            cursor.execute(sql, args)
+            return list(cursor.fetchall()) if cursor.description else []
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, raw.dbapi_connection, cursor)
+            if lost:
+                self._raw = None
+                self.engine.pool._invalidate(raw, error)  # noqa: SLF001 - SQLAlchemy's own reaction to a disconnect
+            raise DBAPIError.instance(
+                sql, args, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+            ) from error
+        finally:
+            with contextlib.suppress(dialect.loaded_dbapi.Error):  # a dropped connection's cursor is gone too
+                cursor.close()
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:

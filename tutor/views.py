@@ -136,7 +136,7 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
         )
     if beyond:
         response.headers["HX-Push-Url"] = step_url(lesson, walk, step)
-    if g.get("varies_on_locked"):
+    if g.get("varies_on_locked") and LOCKED_HEADER not in response.headers.get("Vary", ""):  # kept: already there
         response.vary.add(LOCKED_HEADER)
     return response
 
@@ -205,7 +205,7 @@ def _kept_response(
         filled["prediction"] = get_template_attribute("_quiz.html", "prediction_form")(held)
     if result is not None:
         filled["outcome"] = get_template_attribute("_quiz.html", "prediction_outcome")(result)
-    return send_kept(kept, filled, ready)
+    return send_kept(kept, filled, (LOCKED_HEADER,) if g.get("varies_on_locked") else (), ready)
 
 
 _LOCKED = re.compile(r"[0-9]{1,6}(?: [0-9]{1,6}){0,63}|")

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import functools
 import gzip
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any, NoReturn
 
 import redis
 from flask import Flask, Request, Response, abort, current_app, g, make_response, render_template, request, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from tutor import messages, stepcache
@@ -83,16 +85,41 @@ def render(page: str | None, fragment: str | None = None, **context: Any) -> Res
     return response
 
 
-def send_kept(kept: Kept, filled: Mapping[str, str] | None = None, ready: Mapping[str, Any] | None = None) -> Response:
-    """A kept response (tutor/stepcache.py) with its slots filled, gzipped from kept pieces when accepted."""
+def send_kept(
+    kept: Kept,
+    filled: Mapping[str, str] | None = None,
+    also_vary: tuple[str, ...] = (),
+    ready: Mapping[str, Any] | None = None,
+) -> Response:
+    """A kept response (tutor/stepcache.py) with its slots filled, gzipped from kept pieces when accepted.
+
+    `also_vary`: request headers the answer depends on besides HX-Request and Accept-Encoding.
+    `ready`: slots whose text is already deflated pieces (Kept.gzip).
+    """
     filled = filled or {}
     if _accepts_gzip():
-        response = Response(kept.gzip(filled, ready), mimetype="text/html")
-        response.headers["Content-Encoding"] = "gzip"
-    else:
-        response = Response(kept.body(filled), mimetype="text/html")
-    response.vary.add("HX-Request")
-    return response
+        return _KeptResponse(kept.gzip(filled, ready), headers=_kept_headers(True, also_vary))
+    return _KeptResponse(kept.body(filled), headers=_kept_headers(False, also_vary))
+
+
+class _KeptResponse(Response):
+    """A response whose headers were all set when it was made: `_compress` and `_headers` pass it by.
+
+    Vary and the security headers are the same on every kept response: one list, built once,
+    instead of parsing and rebuilding Vary and testing each header on every click.
+    """
+
+
+@functools.cache
+def _kept_headers(gzipped: bool, also_vary: tuple[str, ...]) -> list[tuple[str, str]]:
+    """Built once per (gzip, extra Vary): werkzeug copies the list into each response's own headers."""
+    return [
+        ("Content-Type", "text/html; charset=utf-8"),
+        *([("Content-Encoding", "gzip")] if gzipped else []),
+        # As render(), _compress() and Flask's session (a kept response always read the learner's id) set it.
+        ("Vary", ", ".join(("HX-Request", "Accept-Encoding", "Cookie", *also_vary))),
+        *SECURITY_HEADERS.items(),
+    ]
 
 
 class _LearnerSessions(SecureCookieSessionInterface):
@@ -100,34 +127,58 @@ class _LearnerSessions(SecureCookieSessionInterface):
 
     A permanent session is re-sent to push its expiry (a year) forward; once a day is enough for
     that, so a page (or a step fragment, most requests) does not pay for signing a cookie the browser
-    already has. The signing serializer is built once per key, not twice per request.
+    already has.
     """
 
-    _serializers: dict[tuple[Any, ...], URLSafeTimedSerializer] = {}
-
-    def get_signing_serializer(self, app: Flask) -> URLSafeTimedSerializer | None:
-        key = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        known = self._serializers.get(key)
-        if known is None and app.secret_key:
-            known = self._serializers[key] = super().get_signing_serializer(app)  # type: ignore[assignment]
-        return known
+    def __init__(self) -> None:
+        self._verified: OrderedDict[tuple[Any, str], tuple[Any, int]] = OrderedDict()
 
     def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
-        signer = self.get_signing_serializer(app)
-        if signer is None:
-            return None
-        value = request.cookies.get(self.get_cookie_name(app))
-        if not value:
+        """Flask's check of the signed cookie, remembered for the same Cookie header (see `_VERIFIED_MAX`).
+
+        Verifying a cookie (HMAC, base64, JSON, a new serializer per request) costs about as much
+        as a whole hello-world request, and a learner sends the same cookie on every click. What is
+        kept is a pure function of the Cookie header and the secret keys: the payload the client
+        itself sent, and when it was signed. Only a cookie that passed the full check is kept, so a
+        forged one is checked (and refused) every time; the age is checked again on every request
+        against the signing time, so an expired cookie is refused as Flask refuses it. No learner
+        state lives here beyond what the client sends with each request.
+        """
+        header = request.environ.get("HTTP_COOKIE")
+        if not header or not app.secret_key:
+            return super().open_session(app, request)
+        # Keyed by the whole Cookie header, so a remembered one is not even parsed again.
+        key = ((app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ())), str(header))
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        known = self._verified.get(key)
+        if known is None:
+            value = request.cookies.get(self.get_cookie_name(app))
+            if not value:
+                return self.session_class()
+            serializer = self.get_signing_serializer(app)
+            assert serializer is not None
+            try:
+                data, signed = serializer.loads(value, max_age=max_age, return_timestamp=True)
+            except BadSignature:
+                return self.session_class()
+            if not isinstance(data, dict):
+                return self.session_class(data)
+            known = self._verified[key] = (data, int(signed.timestamp()))
+            if len(self._verified) > _VERIFIED_MAX:
+                self._verified.popitem(last=False)
+        data, signed = known
+        if not 0 <= int(time.time()) - signed <= max_age:  # itsdangerous's SignatureExpired
+            self._verified.pop(key, None)
             return self.session_class()
-        try:
-            data, signed_at = signer.loads(
-                value, max_age=int(app.permanent_session_lifetime.total_seconds()), return_timestamp=True
-            )
-        except BadSignature:
-            return self.session_class()
-        session = self.session_class(data)
-        session.signed_at = signed_at.timestamp()  # type: ignore[attr-defined]
+        session = self.session_class(_copy(data))
+        session.signed_at = signed  # type: ignore[attr-defined]  # should_set_cookie: signed again after a day
         return session
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        """Flask's, but a kept click that sets no cookie returns at once: its Vary already names Cookie."""
+        if isinstance(response, _KeptResponse) and not session.modified and not self.should_set_cookie(app, session):
+            return
+        super().save_session(app, session, response)
 
     def should_set_cookie(self, app: Flask, session: SessionMixin) -> bool:
         if session.modified:
@@ -138,6 +189,19 @@ class _LearnerSessions(SecureCookieSessionInterface):
 
 
 SESSION_RESIGN_SECONDS = 24 * 60 * 60  # a cookie older than this is signed again, for a fresh expiry
+
+
+# Cookies remembered as verified, per process: the most recent ones (about one per active learner).
+_VERIFIED_MAX = 4096
+
+
+def _copy(data: Any) -> Any:
+    """A fresh copy of a cookie's JSON payload: a view may change the session's lists in place."""
+    if isinstance(data, dict):
+        return {key: _copy(value) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_copy(value) for value in data]
+    return data
 
 
 # 'self' only: no inline script or style anywhere (htmx's own indicator style is turned off in base.html).
@@ -154,6 +218,8 @@ SECURITY_HEADERS = {
 
 def _headers(response: Response) -> Response:
     """Security headers on every response (pages, fragments, errors, static files), and Vary when htmx mattered."""
+    if isinstance(response, _KeptResponse):
+        return response
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     if g.get("varies_on_htmx"):
@@ -171,6 +237,8 @@ _COMPRESSIBLE = ("text/html", "application/json", "text/css", "application/javas
 
 def _compress(response: Response) -> Response:
     """Gzip pages, fragments and JSON for clients that accept it: a step click stays a few KB."""
+    if isinstance(response, _KeptResponse):
+        return response
     response.vary.add("Accept-Encoding")
     if (
         not _accepts_gzip()
