@@ -57,7 +57,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import redis_monitor
+from redis_monitor import Command, Monitor
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = ROOT / "lessons" / "celery-delivery.yaml"
@@ -77,31 +77,6 @@ response = web.post("/orders/42/receipt")
 print(json.dumps({"event": "sent", "status": response.status_code}), flush=True)
 sample.celery_app.close()
 """
-
-
-@dataclass(frozen=True)
-class Command:
-    """One command as MONITOR reported it."""
-
-    index: int
-    stamp: float
-    client: str  # "127.0.0.1:PORT", or "lua" for commands run by a script
-    argv: tuple[str, ...]
-
-    @property
-    def name(self) -> str:
-        return self.argv[0].upper()
-
-    @property
-    def key(self) -> str | None:
-        return self.argv[1] if len(self.argv) > 1 else None
-
-
-class Monitor(redis_monitor.Monitor):
-    """The shared MONITOR reader, its commands as this module's records."""
-
-    def commands(self) -> list[Command]:
-        return [Command(i, stamp, client, tuple(argv)) for i, (stamp, client, argv) in enumerate(self.parsed())]
 
 
 @dataclass

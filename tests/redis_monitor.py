@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from dataclasses import dataclass
 
 _ESCAPES = {"n": "\n", "r": "\r", "t": "\t", "a": "\a", "b": "\b", '"': '"', "\\": "\\"}
 
@@ -41,6 +42,24 @@ def parse_monitor_line(line: str) -> tuple[float, str, list[str]] | None:
         args.append("".join(out))
         i += 1
     return float(stamp), client.split(" ", 1)[-1], args
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command as MONITOR reported it."""
+
+    index: int
+    stamp: float
+    client: str  # "127.0.0.1:PORT", or "lua" for commands run by a script
+    argv: tuple[str, ...]
+
+    @property
+    def name(self) -> str:
+        return self.argv[0].upper()
+
+    @property
+    def key(self) -> str | None:
+        return self.argv[1] if len(self.argv) > 1 else None
 
 
 class Monitor:
@@ -82,6 +101,10 @@ class Monitor:
         with self._lock:
             lines = list(self._lines)
         return [p for p in (parse_monitor_line(line[1:]) for line in lines if line.startswith("+")) if p]
+
+    def commands(self) -> list[Command]:
+        """Every command seen so far, numbered in MONITOR's order."""
+        return [Command(i, stamp, client, tuple(argv)) for i, (stamp, client, argv) in enumerate(self.parsed())]
 
     def stop(self) -> None:
         self._stop.set()

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import redis_monitor
+from redis_monitor import Command, Monitor
 
 ROOT = Path(__file__).resolve().parent.parent
 LESSON = ROOT / "lessons" / "rq.yaml"
@@ -44,24 +44,6 @@ if sys.stdin.readline().strip() == "poll":
 """
 
 
-@dataclass(frozen=True)
-class Command:
-    """One command as MONITOR reported it."""
-
-    index: int
-    stamp: float
-    client: str  # "127.0.0.1:PORT", or "lua" for commands run by a script
-    argv: tuple[str, ...]
-
-    @property
-    def name(self) -> str:
-        return self.argv[0].upper()
-
-    @property
-    def key(self) -> str | None:
-        return self.argv[1] if len(self.argv) > 1 else None
-
-
 @dataclass
 class Capture:
     """What one real run produced."""
@@ -71,13 +53,6 @@ class Capture:
     polled: dict[str, Any]
     log: str
     roles: dict[str, str]
-
-
-class Monitor(redis_monitor.Monitor):
-    """The shared MONITOR reader, its commands as this test's records."""
-
-    def commands(self) -> list[Command]:
-        return [Command(i, stamp, client, tuple(argv)) for i, (stamp, client, argv) in enumerate(self.parsed())]
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:

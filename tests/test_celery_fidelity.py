@@ -33,7 +33,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
-import redis_monitor
+from redis_monitor import Command, Monitor
 
 from tutor.loader import load_file
 from tutor.model import StepThrough
@@ -67,30 +67,6 @@ def _wait_for(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT
 
 
 # --- MONITOR --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Command:
-    """One command as MONITOR reported it."""
-
-    index: int
-    client: str  # "127.0.0.1:PORT", or "lua" for commands run by a script
-    argv: tuple[str, ...]
-
-    @property
-    def name(self) -> str:
-        return self.argv[0].upper()
-
-    @property
-    def key(self) -> str | None:
-        return self.argv[1] if len(self.argv) > 1 else None
-
-
-class Monitor(redis_monitor.Monitor):
-    """The shared MONITOR reader, its commands as this test's records."""
-
-    def commands(self) -> list[Command]:
-        return [Command(i, client, tuple(argv)) for i, (stamp, client, argv) in enumerate(self.parsed())]
 
 
 # --- the capture ----------------------------------------------------------------------------------
@@ -415,7 +391,7 @@ def _match(capture: Capture) -> list[Match]:
     our_ids = _ids(_lpush(ours))
     real_ids = _ids(_lpush(capture.commands))
     assert real_ids.keys() >= {capture.task_id}, "the captured message is not the client's task"
-    real = [Command(c.index, c.client, tuple(_normal(a, real_ids) for a in c.argv)) for c in capture.commands]
+    real = [Command(c.index, c.stamp, c.client, tuple(_normal(a, real_ids) for a in c.argv)) for c in capture.commands]
     matches: list[Match] = []
     at = 0
     for step, actor, argv in ours:
