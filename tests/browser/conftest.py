@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from tutor import create_app
 
-from .support import TIMEOUT_MS, LiveServer, new_context
+from .support import TIMEOUT_MS, LiveServer, buffered, new_context
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -52,7 +52,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "REDIS_URL": None,
         }
     )
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     port = server.server_port
     thread = threading.Thread(target=server.serve_forever, name="tutor-live-server", daemon=True)
     thread.start()

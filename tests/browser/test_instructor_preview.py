@@ -20,7 +20,7 @@ from tutor.progress import SqlStore
 from tutor.records import Answer
 
 from .conftest import _wait_for_port
-from .support import LiveServer, new_context
+from .support import LiveServer, buffered, new_context
 from .test_axe import axe_here
 
 pytestmark = pytest.mark.browser
@@ -78,7 +78,7 @@ def server(lessons: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     accounts.add(store, "ada", PASSWORD)
     for at, (who, choices, correct) in enumerate([("l1", (0,), True), ("l2", (1,), False), ("l2", (0,), True)]):
         store.record_answer(Answer(who * 20, "live-queue", "step-through:main", 1, choices, correct, False, at))
-    http = make_server("127.0.0.1", 0, app, threaded=True)
+    http = make_server("127.0.0.1", 0, buffered(app), threaded=True)
     thread = threading.Thread(target=http.serve_forever, name="tutor-instructor-server", daemon=True)
     thread.start()
     try:
