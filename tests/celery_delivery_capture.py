@@ -48,15 +48,14 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from captures import flushall as _flushall
+from captures import wait_for
 from redis_monitor import Command, Monitor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,15 +92,6 @@ class Capture:
     roles: dict[str, str] = field(default_factory=dict)
 
 
-def wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:
-    """Poll a condition until it holds; raise with `what` at the deadline. Never a bare sleep."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.02)
-
-
 def sample_app(code: str, url: str, marker: Path, task_seconds: float, visibility_timeout: float | None) -> str:
     """The sample code pointed at `url`, its task announcing itself in `marker` and sleeping less."""
     announce = f"open({str(marker)!r}, 'a').write(str(__import__('os').getpid()) + '\\n')"
@@ -128,18 +118,6 @@ def roles(commands: list[Command]) -> dict[str, str]:
     for command in commands:
         found.setdefault(command.client, "worker")
     return found
-
-
-def _flushall(host: str, port: int) -> None:
-    with socket.create_connection((host, port), timeout=5) as sock:
-        sock.sendall(b"FLUSHALL\r\n")
-        reply = b""
-        while not reply.endswith(b"\r\n"):
-            chunk = sock.recv(64)
-            if not chunk:
-                break
-            reply += chunk
-    assert reply.startswith(b"+OK"), reply
 
 
 def _query(host: str, port: int) -> dict[str, Any]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from captures import flushall as _flushall
+from captures import stop as _stop
+from captures import wait_for
 from redis_monitor import Command, Monitor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,15 +55,6 @@ class Capture:
     polled: dict[str, Any]
     log: str
     roles: dict[str, str]
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float) -> None:
-    """Poll a condition until it holds; raise with `what` at the deadline. Never a bare sleep."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.02)
 
 
 def sample_app(code: str, url: str, job_seconds: float) -> str:
@@ -95,33 +88,6 @@ def roles(commands: list[Command]) -> dict[str, str]:
         else:
             found[client] = "web"
     return found
-
-
-def _stop(process: subprocess.Popen[Any] | None, grace: float = 20) -> None:
-    if process is None:
-        return
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-    for stream in (process.stdin, process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
-
-
-def _flushall(host: str, port: int) -> None:
-    with socket.create_connection((host, port), timeout=5) as sock:
-        sock.sendall(b"FLUSHALL\r\n")
-        reply = b""
-        while not reply.endswith(b"\r\n"):
-            chunk = sock.recv(64)
-            if not chunk:
-                break
-            reply += chunk
-    assert reply.startswith(b"+OK"), reply
 
 
 def _next_event(lines: queue.Queue[str | None], event: str, log: Callable[[], str], timeout: float) -> dict[str, Any]:

@@ -21,7 +21,6 @@ import importlib.util
 import json
 import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -33,6 +32,9 @@ from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from captures import flushall as _flushall
+from captures import stop as _stop
+from captures import wait_for
 from redis_monitor import Command, Monitor
 
 from tutor.loader import load_file
@@ -55,15 +57,6 @@ def _missing(what: str) -> None:
     if os.environ.get("CI", "").lower() == "true":
         pytest.fail(message)
     pytest.skip(message)
-
-
-def _wait_for(condition: Callable[[], bool], what: str, timeout: float = TIMEOUT) -> None:
-    """Poll a condition until it holds; fail with `what` at the deadline. Never a bare sleep."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.02)
 
 
 # --- MONITOR --------------------------------------------------------------------------------------
@@ -126,21 +119,6 @@ def _sample_app(walk: StepThrough, url: str) -> str:
     return code
 
 
-def _stop(process: subprocess.Popen[Any] | None, grace: float = 20) -> None:
-    if process is None:
-        return
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=grace)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-    for stream in (process.stdin, process.stdout, process.stderr):
-        if stream is not None:
-            stream.close()
-
-
 def _lines_of(process: subprocess.Popen[str], seen: list[str]) -> queue.Queue[str | None]:
     """The process's output lines, read by a thread so reads can have a deadline; all kept in `seen`."""
     lines: queue.Queue[str | None] = queue.Queue()
@@ -169,19 +147,6 @@ def _next_event(lines: queue.Queue[str | None], event: str, log: Callable[[], st
             data: dict[str, Any] = json.loads(line)
             if data.get("event") == event:
                 return data
-
-
-def _flushall(host: str, port: int) -> None:
-    """Start from an empty server, as conftest's real_redis fixture does for each test."""
-    with socket.create_connection((host, port), timeout=5) as sock:
-        sock.sendall(b"FLUSHALL\r\n")
-        reply = b""
-        while not reply.endswith(b"\r\n"):
-            chunk = sock.recv(64)
-            if not chunk:
-                break
-            reply += chunk
-    assert reply.startswith(b"+OK"), reply
 
 
 @pytest.fixture(scope="module")
@@ -214,7 +179,7 @@ def capture(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
     monitor = worker = client = None
     try:
         monitor = Monitor(host, port)
-        _wait_for(lambda: monitor is not None and monitor.started, "MONITOR to start")
+        wait_for(lambda: monitor is not None and monitor.started, "MONITOR to start", TIMEOUT)
         with log_path.open("w") as log:
             worker = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "app.celery_app", "worker", "--pool=solo",
@@ -228,7 +193,7 @@ def capture(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
                 raise AssertionError(f"the Celery worker exited with {worker.returncode}\n{worker_log()}")
             return any(c.argv[:2] == ("BRPOP", "celery") for c in monitor.commands())
 
-        _wait_for(worker_waits, "the worker's first BRPOP on 'celery'")
+        wait_for(worker_waits, "the worker's first BRPOP on 'celery'", TIMEOUT)
 
         client = subprocess.Popen(
             [sys.executable, str(workdir / "client.py")],
@@ -251,7 +216,7 @@ def capture(redis_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> 
 
         # The lesson's last step is a later request: send it once the worker has acknowledged
         # and is back in BRPOP, so the order does not depend on who is faster.
-        _wait_for(worker_idle_again, "the worker's ack (HDEL unacked) and its next BRPOP")
+        wait_for(worker_idle_again, "the worker's ack (HDEL unacked) and its next BRPOP", TIMEOUT)
         assert client.stdin is not None
         client.stdin.write("poll\n")
         client.stdin.flush()
