@@ -45,3 +45,23 @@ def flushall(host: str, port: int) -> None:
                 break
             reply += chunk
     assert reply.startswith(b"+OK"), reply
+
+
+# The fields of a Celery message or result that differ on every run: origin host, reply_to, date.
+CELERY_VOLATILE = {("headers", "origin"), ("properties", "reply_to"), ("date_done",)}
+
+
+def normal(text: str, ids: dict[str, str]) -> str:
+    """A captured argument with each run's ids (task id, delivery tag) replaced by placeholders."""
+    for value, placeholder in ids.items():
+        text = text.replace(value, placeholder)
+    return text
+
+
+def masked(value: Any, path: tuple[str, ...] = ()) -> Any:
+    """A JSON value with the fields that differ on every run (CELERY_VOLATILE) masked."""
+    if isinstance(value, dict):
+        return {k: "<varies>" if (*path, k) in CELERY_VOLATILE else masked(v, (*path, k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [masked(v, path) for v in value]
+    return value

@@ -28,6 +28,7 @@ from urllib.parse import urlparse
 
 import celery_delivery_capture as capture_module
 import pytest
+from captures import masked, normal
 from celery_delivery_capture import Capture, Command
 
 from tutor.loader import load_file
@@ -37,7 +38,6 @@ pytestmark = pytest.mark.real_redis
 
 SIDES = {"web": "web", "worker": "worker", "child": "worker"}
 VISIBILITY_TIMEOUT = 2.0
-_VOLATILE = {("headers", "origin"), ("properties", "reply_to")}
 
 
 def _missing(what: str) -> None:
@@ -128,20 +128,6 @@ def _lesson_ids(walk: StepThrough) -> dict[str, str]:
     return {message["headers"]["id"]: "<task-id>", message["properties"]["delivery_tag"]: "<tag>"}
 
 
-def _normal(text: str, ids: dict[str, str]) -> str:
-    for value, placeholder in ids.items():
-        text = text.replace(value, placeholder)
-    return text
-
-
-def _masked(value: Any, path: tuple[str, ...] = ()) -> Any:
-    if isinstance(value, dict):
-        return {k: "<varies>" if (*path, k) in _VOLATILE else _masked(v, (*path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v, path) for v in value]
-    return value
-
-
 def _argument_problem(name: str, position: int, ours: str, real: str) -> str | None:
     """Why one argument of the lesson differs from the real one, or None when they agree."""
     if (name, position) in (("ZADD", 2), ("ZRANGE", 2)):  # a time: of the delivery, or now minus the timeout
@@ -149,7 +135,7 @@ def _argument_problem(name: str, position: int, ours: str, real: str) -> str | N
     if (name, position) == ("SET", 2):  # the lock's random token
         return None if re.fullmatch(r"[0-9a-f]{32}", ours) and re.fullmatch(r"[0-9a-f]{32}", real) else f"{ours!r}"
     if ours[:1] in "[{" or real[:1] in "[{":
-        mine, theirs = _masked(json.loads(ours)), _masked(json.loads(real))
+        mine, theirs = masked(json.loads(ours)), masked(json.loads(real))
         return None if mine == theirs else f"lesson {json.dumps(mine)}\n  real   {json.dumps(theirs)}"
     return None if ours == real else f"lesson {ours!r}, real {real!r}"
 
@@ -178,14 +164,14 @@ def _match(run: Run) -> list[Match]:
             continue
         if step.argv is None:
             continue
-        argv = tuple(_normal(a, ours) for a in step.argv)
+        argv = tuple(normal(a, ours) for a in step.argv)
         side = SIDES[step.actor]
         found = next(
             (
                 c
                 for c in capture.commands[at:]
                 if c.name == argv[0].upper()
-                and (_normal(c.key or "", real_ids) == argv[1])
+                and (normal(c.key or "", real_ids) == argv[1])
                 and capture.roles[c.client] == side
                 and (crashed or c.index < capture.killed_at)
             ),
@@ -196,7 +182,7 @@ def _match(run: Run) -> list[Match]:
                 f"step {number} ({step.actor}: {' '.join(argv[:2])}) is not in the {capture.pool} capture "
                 f"after index {at}{' and before the kill' if not crashed else ''}.\n{_describe(capture, at)}"
             )
-        real = Command(found.index, found.stamp, found.client, tuple(_normal(a, real_ids) for a in found.argv))
+        real = Command(found.index, found.stamp, found.client, tuple(normal(a, real_ids) for a in found.argv))
         matches.append(Match(number, argv, real))
         at = found.index + 1
     return matches

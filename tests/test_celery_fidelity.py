@@ -33,8 +33,8 @@ from urllib.parse import urlparse
 
 import pytest
 from captures import flushall as _flushall
+from captures import masked, normal, wait_for
 from captures import stop as _stop
-from captures import wait_for
 from redis_monitor import Command, Monitor
 
 from tutor.loader import load_file
@@ -277,28 +277,11 @@ def _roles(commands: list[Command]) -> dict[str, str]:
 
 # --- comparing the lesson with the capture --------------------------------------------------------
 
-_VOLATILE = {("headers", "origin"), ("properties", "reply_to"), ("date_done",)}
-
 
 def _ids(message_json: str) -> dict[str, str]:
     """The task id and delivery tag of a task message, to be replaced by placeholders."""
     message = json.loads(message_json)
     return {message["headers"]["id"]: "<task-id>", message["properties"]["delivery_tag"]: "<delivery-tag>"}
-
-
-def _normal(text: str, ids: dict[str, str]) -> str:
-    for value, placeholder in ids.items():
-        text = text.replace(value, placeholder)
-    return text
-
-
-def _masked(value: Any, path: tuple[str, ...] = ()) -> Any:
-    """A JSON value with the fields that differ on every run (origin host, reply_to, date) masked."""
-    if isinstance(value, dict):
-        return {k: "<varies>" if (*path, k) in _VOLATILE else _masked(v, (*path, k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_masked(v, path) for v in value]
-    return value
 
 
 def _as_json(text: str) -> Any:
@@ -320,11 +303,11 @@ def _argument_problem(name: str, position: int, ours: str, real: str) -> str | N
         return None
     ours_json, real_json = _as_json(ours), _as_json(real)
     if ours_json is not None or real_json is not None:
-        if _masked(ours_json) != _masked(real_json):
+        if masked(ours_json) != masked(real_json):
             return (
                 f"argument {position} differs (ids, origin, reply_to and date_done aside):\n"
-                f"  lesson: {json.dumps(_masked(ours_json), sort_keys=True)}\n"
-                f"  real:   {json.dumps(_masked(real_json), sort_keys=True)}"
+                f"  lesson: {json.dumps(masked(ours_json), sort_keys=True)}\n"
+                f"  real:   {json.dumps(masked(real_json), sort_keys=True)}"
             )
         return None
     return None if ours == real else f"argument {position}: lesson {ours!r}, real {real!r}"
@@ -356,11 +339,11 @@ def _match(capture: Capture) -> list[Match]:
     our_ids = _ids(_lpush(ours))
     real_ids = _ids(_lpush(capture.commands))
     assert real_ids.keys() >= {capture.task_id}, "the captured message is not the client's task"
-    real = [Command(c.index, c.stamp, c.client, tuple(_normal(a, real_ids) for a in c.argv)) for c in capture.commands]
+    real = [Command(c.index, c.stamp, c.client, tuple(normal(a, real_ids) for a in c.argv)) for c in capture.commands]
     matches: list[Match] = []
     at = 0
     for step, actor, argv in ours:
-        argv = tuple(_normal(a, our_ids) for a in argv)
+        argv = tuple(normal(a, our_ids) for a in argv)
         side = SIDES[actor]
         found = next(
             (
@@ -447,7 +430,7 @@ def test_transactions_are_as_the_steps_say(capture: Capture) -> None:
         command = originals[by_step[step].command.index]
         found = _transaction(commands, command)
         assert found is not None, f"step {step} ({command.argv[0]}) was not sent inside MULTI/EXEC"
-        return [tuple(_normal(a, real_ids) for a in c.argv[:2]) for c in found]
+        return [tuple(normal(a, real_ids) for a in c.argv[:2]) for c in found]
 
     named = {m.argv[:2]: m.step for m in by_step.values()}
     pairs = [
