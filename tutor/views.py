@@ -15,7 +15,7 @@ from tutor.model import Lesson, StepThrough
 from tutor.quiz_views import PredictionResult, PredictionView
 from tutor.render import changed_lines, code_lines
 from tutor.stepcache import stepper_context  # stepper.stepper_context, kept per (version, step)
-from tutor.web import backend, catalog, fail, is_fragment_request, render, send_kept, step_url
+from tutor.web import accepts_gzip, backend, catalog, fail, is_fragment_request, render, send_kept, step_url
 
 bp = Blueprint("lessons", __name__)
 
@@ -198,7 +198,7 @@ def _kept_response(
     if quizview is not None:
         stepcache.start_splice()
         filled["quiz"] = render_template("_quiz_oob.html" if fragment else "_quiz.html", quizview=quizview)
-        pieces = stepcache.spliced(filled["quiz"])  # its kept sections, deflated already
+        pieces = stepcache.spliced(filled["quiz"]) if accepts_gzip() else None  # kept sections, deflated already
         if pieces is not None:
             ready["quiz"] = pieces
     if held is not None:

@@ -97,7 +97,7 @@ def send_kept(
     `ready`: slots whose text is already deflated pieces (Kept.gzip).
     """
     filled = filled or {}
-    if _accepts_gzip():
+    if accepts_gzip():
         return _KeptResponse(kept.gzip(filled, ready), headers=_kept_headers(True, also_vary))
     return _KeptResponse(kept.body(filled), headers=_kept_headers(False, also_vary))
 
@@ -241,7 +241,7 @@ def _compress(response: Response) -> Response:
         return response
     response.vary.add("Accept-Encoding")
     if (
-        not _accepts_gzip()
+        not accepts_gzip()
         or response.direct_passthrough
         or "Content-Encoding" in response.headers
         or not (response.mimetype or "").startswith(_COMPRESSIBLE)
@@ -258,7 +258,8 @@ def _compress(response: Response) -> Response:
     return response
 
 
-def _accepts_gzip() -> bool:
+def accepts_gzip() -> bool:
+    """Whether the client takes gzip: kept responses are then sent from their deflated pieces."""
     return "gzip" in request.headers.get("Accept-Encoding", "")
 
 
