@@ -262,7 +262,7 @@ def gunicorn(app: str, args: argparse.Namespace, env: dict[str, str], cwd: Path)
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="tutor-gunicorn-", suffix=".log", delete=False)
     command = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads", str(args.threads)]
-    command += ["--bind", f"127.0.0.1:{port}", app]
+    command += [*args.gunicorn, "--bind", f"127.0.0.1:{port}", app]
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=log)
     try:
         wait_for_port(port, process, seconds=60)
@@ -355,6 +355,9 @@ def main() -> None:
     parser.add_argument("--think", type=float, default=0.0, help="mean pause before each request (seconds)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--gunicorn", action="append", default=[], help="one more gunicorn argument for both servers (repeatable)"
+    )
     parser.add_argument("--redis", help="an existing Redis (else a throwaway redis-server)")
     parser.add_argument("--database", help="an existing PostgreSQL URL (else a throwaway cluster)")
     args = parser.parse_args()

@@ -28,6 +28,10 @@ from tutor import create_app
 ROOT = Path(__file__).resolve().parent.parent
 LESSONS = ROOT / "lessons"
 
+# Apps built by the tests (and the servers they start) skip the start-up warm-up (tutor/warmup.py):
+# about a second per app with the curriculum. tests/test_warmup.py turns it on where it is the point.
+os.environ["TUTOR_WARM"] = "0"
+
 
 def in_ci() -> bool:
     """True when missing system tools must fail tests instead of skipping them."""

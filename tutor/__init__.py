@@ -34,4 +34,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from tutor import instructor  # the instructor area (/instructor)
 
     instructor.init_app(app)
+    if app.config["TUTOR_WARM"]:
+        from tutor import warmup
+
+        warmup.warm(app)
     return app

@@ -30,6 +30,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None) -> dict
         "MAX_FORM_MEMORY_SIZE": MAX_BODY_BYTES,
         # Migrate the progress schema on startup; 0 when a deploy step runs `tutor db upgrade` instead.
         "TUTOR_DB_UPGRADE": os.environ.get("TUTOR_DB_UPGRADE", "1") != "0",
+        # Warm the process before it serves (tutor/warmup.py): about a second at start; 0 to skip (the tests).
+        "TUTOR_WARM": os.environ.get("TUTOR_WARM", "1") != "0",
     }
     config.update(given)
     if "DATABASE_URL" not in given:

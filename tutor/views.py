@@ -152,13 +152,48 @@ def _kept_response(
 ) -> Response | None:
     """The click or page from kept bytes (tutor/stepcache.py), with the learner's own parts put in; None if not kept.
 
-    The kept render sees no learner: their token, quiz section, held prediction and its grade are
-    slots. Only what is the same for every learner decides which kept response it is: the
-    step, page or fragment, and which slots it has (a held prediction: which question it is).
+    The kept render sees no learner (`kept_step`): their token, quiz section, held prediction and its
+    grade are slots, filled here.
     """
     held: PredictionView | None = prediction.get("prediction")
     result: PredictionResult | None = prediction.get("prediction_result")
     has_quiz = quizview is not None  # a page's quiz section (None: this step-through has no quiz), or a fragment's
+    kept = kept_step(lesson, walk, trace, step, fragment, held, result is not None, has_quiz)
+    if kept is None:
+        return None
+    filled: dict[str, str] = {}
+    if "csrf" in kept.slots:
+        filled["csrf"] = learner.csrf_token()
+    ready: dict[str, list[gzsplice.Piece]] = {}
+    if quizview is not None:
+        stepcache.start_splice()
+        filled["quiz"] = render_template("_quiz_oob.html" if fragment else "_quiz.html", quizview=quizview)
+        pieces = stepcache.spliced(filled["quiz"]) if accepts_gzip() else None  # kept sections, deflated already
+        if pieces is not None:
+            ready["quiz"] = pieces
+    if held is not None:
+        filled["prediction"] = get_template_attribute("_quiz.html", "prediction_form")(held)
+    if result is not None:
+        filled["outcome"] = get_template_attribute("_quiz.html", "prediction_outcome")(result)
+    return send_kept(kept, filled, (LOCKED_HEADER,) if g.get("varies_on_locked") else (), ready)
+
+
+def kept_step(
+    lesson: Lesson,
+    walk: StepThrough,
+    trace: dict[str, Any],
+    step: int,
+    fragment: bool,
+    held: PredictionView | None = None,
+    graded: bool = False,
+    has_quiz: bool = False,
+) -> stepcache.Kept | None:
+    """The kept click or page of a step (rendered the first time), with slots for the learner's own parts.
+
+    Only what is the same for every learner decides which kept response it is: the step, page or
+    fragment, and which slots it has (a held prediction: which question it is; a grade; a quiz
+    section). The warm-up (tutor/warmup.py) calls it too, so what it keeps is what a request uses.
+    """
 
     def learner_free() -> str:
         _, console = console_views.own_run(lesson, walk, "", step, entries=[])  # nobody's: the lesson's run
@@ -180,32 +215,15 @@ def _kept_response(
             quiz_slot=stepcache.slot("quiz") if has_quiz else None,
             prediction=replace(held, order=[]) if held else None,  # its place and its id, not its order
             prediction_slot=stepcache.slot("prediction") if held else None,
-            prediction_result=result is not None,
-            outcome_slot=stepcache.slot("outcome") if result else None,
+            prediction_result=graded,
+            outcome_slot=stepcache.slot("outcome") if graded else None,
             csrf_token=lambda: stepcache.CSRF_SLOT,
         )
 
     # The addresses in it follow from the lesson id (in `kept`'s key), the slug and where the app is mounted.
-    shape = (held.question.number if held else None, result is not None, has_quiz)
+    shape = (held.question.number if held else None, graded, has_quiz)
     key = (walk.slug, step, request.script_root, fragment, shape)
-    kept = stepcache.kept(lesson, trace, key, learner_free)
-    if kept is None:
-        return None
-    filled: dict[str, str] = {}
-    if "csrf" in kept.slots:
-        filled["csrf"] = learner.csrf_token()
-    ready: dict[str, list[gzsplice.Piece]] = {}
-    if quizview is not None:
-        stepcache.start_splice()
-        filled["quiz"] = render_template("_quiz_oob.html" if fragment else "_quiz.html", quizview=quizview)
-        pieces = stepcache.spliced(filled["quiz"]) if accepts_gzip() else None  # kept sections, deflated already
-        if pieces is not None:
-            ready["quiz"] = pieces
-    if held is not None:
-        filled["prediction"] = get_template_attribute("_quiz.html", "prediction_form")(held)
-    if result is not None:
-        filled["outcome"] = get_template_attribute("_quiz.html", "prediction_outcome")(result)
-    return send_kept(kept, filled, (LOCKED_HEADER,) if g.get("varies_on_locked") else (), ready)
+    return stepcache.kept(lesson, trace, key, learner_free)
 
 
 _LOCKED = re.compile(r"[0-9]{1,6}(?: [0-9]{1,6}){0,63}|")
