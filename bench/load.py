@@ -1,7 +1,7 @@
 """N learners against tutor under gunicorn (real Redis, real PostgreSQL), beside a hello-world under the same.
 
     .venv/bin/python bench/load.py [--learners 100] [--sessions 3] [--seconds 120] \
-        [--workers 2] [--threads 2] [--redis URL] [--database URL]
+        [--workers 2] [--threads 2] [--gunicorn ARG ...] [--think 0] [--redis URL] [--database URL]
 
 Each learner (one asyncio task, one keep-alive connection, its own cookie) opens a step-through as a
 full page, steps forward and back with htmx clicks, and answers a quiz question, `--sessions` times.
@@ -23,8 +23,10 @@ a closed loop that measures the most the server can serve, where any server's la
 learners / throughput (hello-world's too). --think T pauses each learner 0..2T seconds before each
 request, as a reader does, and shows the latency at that pace.
 
-The default gunicorn setting, 2 workers x 2 threads, served tutor best of those tried on the 2-core
-machine (README, Deploying). The load generator is one asyncio process; its CPU per request is
+The default gunicorn setting, 2 workers x 2 threads with --reuse-port (see SERVER_ARGS), served
+tutor best of those tried on the 2-core machine (README, Deploying); --gunicorn adds arguments to
+both servers' command line (--gunicorn=--worker-class=sync --threads 1 tries the sync worker). The
+load generator is one asyncio process; its CPU per request is
 printed beside the server's (about a fifth of tutor's, a fifth of hello-world's), so it is not what
 limits either.
 
@@ -55,6 +57,12 @@ from servers import ROOT, free_port, postgres_server, redis_server, wait_for_por
 
 from tutor.loader import load_file
 
+# Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads new connections
+# over them. Without it the workers accept from one shared socket, and whichever is awake takes what
+# is queued: in three hello-world runs of four, one worker took all 100 learners' connections and
+# served alone (3,800 to 3,900 req/s, against 7,000 to 8,200 with both), so the ratio measured the
+# accept race, not the apps.
+SERVER_ARGS = ["--reuse-port"]
 LESSON = "async-flask"
 FORWARD = 6  # steps 1..6 forward, then back to 3: before the prediction that holds step 8 of async-flask
 
@@ -262,7 +270,7 @@ def gunicorn(app: str, args: argparse.Namespace, env: dict[str, str], cwd: Path)
     port = free_port()
     log = tempfile.NamedTemporaryFile(prefix="tutor-gunicorn-", suffix=".log", delete=False)
     command = [sys.executable, "-m", "gunicorn", "--workers", str(args.workers), "--threads", str(args.threads)]
-    command += [*args.gunicorn, "--bind", f"127.0.0.1:{port}", app]
+    command += [*SERVER_ARGS, *args.gunicorn, "--bind", f"127.0.0.1:{port}", app]
     process = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=log)
     try:
         wait_for_port(port, process, seconds=60)
@@ -380,7 +388,8 @@ def main() -> None:
         print(
             f"{args.learners} learners x {args.sessions} sessions ({per_session} requests each: a page, "
             f"{FORWARD} steps forward, {FORWARD - 3} back, a quiz answer); gunicorn --workers {args.workers} "
-            f"--threads {args.threads}; {os.cpu_count()} cores; real redis-server and PostgreSQL; "
+            f"--threads {args.threads} {' '.join([*SERVER_ARGS, *args.gunicorn])}; {os.cpu_count()} cores; "
+            "real redis-server and PostgreSQL; "
             f"think time {args.think} s (0: a closed loop, latency = learners / throughput)"
         )
         tutor = Tally(think=args.think)
