@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tutor import create_app, stepcache, tracecache, web
+from tutor import create_app, learner, stepcache, tracecache, web
 
 ROOT = Path(__file__).resolve().parent.parent
 URL = "/lessons/redis-broker/step-through/two-workers"
@@ -449,3 +449,49 @@ def test_a_cookie_from_before_the_run_list_keeps_every_run_when_the_console_chan
     with client.session_transaction() as session:
         assert session["runs"] == ["redis-broker/two-workers"]
     assert "This is your run" in client.get(f"{URL}?step=2", headers=CLICK).get_data(as_text=True)
+
+
+def _choice_values(block: str) -> list[str]:
+    return re.findall(r'name="choice" value="(\d+)"', block)
+
+
+def test_learners_of_one_standing_share_one_kept_question_each_with_their_own_order_and_token(
+    site: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A kept question is cut where its choices go: each learner's order is put in, as a fresh render has it."""
+    ids = iter(f"learner-{number:02d}-{'x' * 30}" for number in range(99))
+    monkeypatch.setattr(learner.secrets, "token_urlsafe", lambda _size: next(ids))
+    clients = [site.test_client() for _ in range(6)]
+    tokens = [_csrf(client, 3) for client in clients]
+    answer = {"quiz": "step-through:main", "question": "1", "place": "mode"}
+    for client, token in zip(clients[:3], tokens[:3], strict=True):  # three learners of one standing
+        assert client.post(ANSWER, data={**answer, "csrf": token, "choice": "0"}).status_code == 303
+
+    def responses() -> list[tuple[str, bytes, str]]:
+        """Each learner's page, gzipped page and the htmx answer to a form sent without a choice (nothing stored)."""
+        seen = []
+        for client, token in zip(clients, tokens, strict=True):
+            page = client.get(f"{MAIN}?step=3").get_data(as_text=True)
+            zipped = client.get(f"{MAIN}?step=3", headers={"Accept-Encoding": "gzip"}).data
+            fragment = client.post(ANSWER, data={**answer, "csrf": token}, headers={"HX-Request": "true"})
+            assert fragment.status_code == 200 and "quiz-notice" in fragment.get_data(as_text=True)
+            seen.append((page, gzip.decompress(zipped), fragment.get_data(as_text=True)))
+        return seen
+
+    kept = responses()
+    assert kept == responses()  # the second time from what the first time kept
+    orders = [_choice_values(_question(page, 1)) for page, _, _ in kept]
+    assert len({tuple(order) for order in orders}) > 1  # the learners' shuffles differ
+    assert "quiz-result" in _question(kept[0][0], 1) and "quiz-result" not in _question(kept[5][0], 1)
+    kept_questions = [key for key in stepcache._QUESTIONS._items if key[0] == "question" and key[2][4].endswith("-1")]
+    assert len(kept_questions) == 4  # answered or not, with or without the notice: not one per learner's order
+    assert len([key for key in stepcache._QUESTIONS._items if key[0] == "section"]) == 2
+    for mine, (page, unzipped, fragment) in enumerate(kept):
+        assert unzipped == page.encode()
+        assert tokens[mine] in page and tokens[mine] in fragment
+        assert not any(token in page or token in fragment for other, token in enumerate(tokens) if other != mine)
+    monkeypatch.setitem(site.jinja_env.globals, "kept_question", lambda view, caller: caller())
+    monkeypatch.setitem(site.jinja_env.globals, "kept_section", lambda section, place, oob, caller: caller())
+    site.jinja_env.cache = {}  # type: ignore[assignment]
+    stepcache.clear()
+    assert responses() == kept

@@ -34,12 +34,22 @@ class Piece:
     deflated: bytes
 
 
-def deflate(raw: bytes, level: int = KEPT_LEVEL) -> Piece:
-    """A piece compressed on its own, ready to be joined with others."""
-    if len(raw) <= STORED_UP_TO:
+def deflate(raw: bytes, level: int = KEPT_LEVEL, zdict: bytes = b"") -> Piece:
+    """A piece compressed on its own, ready to be joined with others.
+
+    `zdict`: the bytes that will come right before this piece in every stream it is joined into
+    (up to 32 KB), which its matches may then reach back into. Where some of those bytes differ per
+    stream, the caller gives NULs in their place and `raw` holds no NUL, so no match can use them.
+    """
+    if not zdict and len(raw) <= STORED_UP_TO:
         return Piece(raw, _stored(raw))
-    compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
-    return Piece(raw, compressor.compress(raw) + compressor.flush(zlib.Z_SYNC_FLUSH))
+    if zdict:
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS, zdict=zdict)
+    else:
+        compressor = zlib.compressobj(level, zlib.DEFLATED, -zlib.MAX_WBITS)
+    deflated = compressor.compress(raw) + compressor.flush(zlib.Z_SYNC_FLUSH)
+    stored = _stored(raw)
+    return Piece(raw, stored if len(stored) <= len(deflated) else deflated)
 
 
 def _stored(raw: bytes) -> bytes:

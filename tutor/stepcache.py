@@ -5,9 +5,9 @@ Four things are kept, all derived from the lesson alone, never from a learner:
   page, as pieces around slots where each request puts the learner's own parts (their CSRF token,
   their quiz section, a prediction held or graded at this step); never for a learner's own run;
 - the stepper's template context (rows, lanes, tracker, highlighted code) for a cached trace at step k;
-- quiz questions, per choice order and standing on the question (last answer, attempts, points, hint
-  used): the same for everyone with that order and standing, with the token put back per request
-  (`kept_question`);
+- quiz questions and sections, per standing on each question (last answer, attempts, points, hint
+  used): the same for everyone with that standing, with the token and the learner's choice order put
+  in per request (`kept_question`, `kept_section`);
 - rendered pieces of the page, marked in the template with
   `{% call cached_fragment("name", trace, step, base_url) %}...{% endcall %}`.
   A piece may use only what its key determines: the lesson version, the step, the page address.
@@ -21,11 +21,11 @@ is a plain dict, and everything about it is computed afresh. The memory is bound
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, get_template_attribute, request
 from markupsafe import Markup
 
 from tutor import gzsplice, learner, stepper, tracecache
@@ -142,7 +142,11 @@ def init_app(app: Flask) -> None:
 
 
 def _question_key(view: Any) -> tuple[Hashable, ...]:
-    """Everything a rendered quiz question shows but the learner's CSRF token (see _quiz.html question_block)."""
+    """Everything a rendered quiz question shows but the learner's CSRF token and the order of its choices.
+
+    The order (a shuffle seeded by the learner's id) is put in per request (`_Shape.fill`), so that
+    learners of the same standing share one kept question whatever their order.
+    """
     state = view.state
     last = state.last
     return (
@@ -150,7 +154,6 @@ def _question_key(view: Any) -> tuple[Hashable, ...]:
         view.lesson_id,
         view.quiz,
         view.place,
-        tuple(view.order),
         view.dom_id,
         view.hint_url,
         view.where,
@@ -167,52 +170,198 @@ def _question_key(view: Any) -> tuple[Hashable, ...]:
     )
 
 
-def _kept_with_token(key: Hashable, held: tuple[Any, ...], caller: Callable[[], str], pieces: bool = False) -> Markup:
-    """The render kept under `key`, with this request's CSRF token put back where the render had one.
+_CSRF = "csrf"
+_ORDERS = tracecache._Lru(QUESTIONS_KEPT)  # (kept shape, question, order) -> its choices deflated in that order
+_WINDOW = 32768  # how far back a deflate match may reach
 
-    `held` are the lesson objects the key names by id: held with the text, and checked to be the same
-    objects, so that an id reused by another object never serves an old render. With `pieces`, the
-    text between the tokens is also kept deflated, and this request notes what it served (see `spliced`).
+
+@dataclass(frozen=True, eq=False)
+class _Shape:
+    """A quiz question or section as rendered once for everyone, with slots for what differs per learner.
+
+    `parts` alternates text and slots: "csrf" (the learner's token) or the number k of a question
+    whose choices go there in the learner's order (`items[k]`: each choice's text by its original
+    index). A question has one such question, itself (k = 0); a section has each of its questions'
+    texts and slots in its own parts, so that its text is one run of kept pieces.
+    `deflated` holds each text compressed once, with the bytes before it in the shape as a preset
+    dictionary (tokens and choices as NULs: their length is the same for every learner, their bytes
+    are not), so that a gzipped page deflates nothing of them per request and the pieces compress
+    as one text would.
+    `held` are the lesson objects the key names by id: held here, and checked to be the same objects,
+    so that an id reused by another object never serves an old render.
     """
-    token = learner.csrf_token()
-    known = _QUESTIONS.get(key)
-    if known is None or len(known[0]) != len(held) or any(a is not b for a, b in zip(known[0], held, strict=True)):
-        text = str(caller())
-        if _MARK in text:  # the lesson's text holds the slot mark: rendered every time
-            return Markup(text)
-        kept_text = text.replace(token, CSRF_SLOT)
-        parts = tuple(gzsplice.deflate(part.encode()) for part in kept_text.split(CSRF_SLOT)) if pieces else ()
-        known = (held, kept_text, parts)
-        _QUESTIONS.put(key, known)
-    if pieces and known[2]:
-        g.setdefault("kept_sections", []).append((known[2], token))
-    return Markup(known[1].replace(CSRF_SLOT, token))
+
+    held: tuple[Any, ...]
+    parts: tuple[str | int, ...]  # text at even places, a slot at odd places
+    items: tuple[tuple[str, ...], ...]
+    owners: tuple[int, ...]  # per choices slot: which of the views its order comes from
+    deflated: tuple[gzsplice.Piece, ...]
+    # per slot: the preset dictionary of the text that fills it (a choices slot's, deflated once per order)
+    before: tuple[bytes, ...]
+    token_length: int  # the length of a CSRF token in `before`: a token of another length is not spliced
+
+    def fill(
+        self, token: str, views: Sequence[Any], own: gzsplice.Piece | None
+    ) -> tuple[list[str], list[gzsplice.Piece]]:
+        """This learner's text (as strings to join), and as pieces when `own` (the token, deflated) is given.
+
+        `views`: the question views whose order fills each choices slot.
+        """
+        texts: list[str] = []
+        pieces: list[gzsplice.Piece] = []
+        for index, part in enumerate(self.parts):
+            if not index % 2:
+                texts.append(part)  # type: ignore[arg-type]
+                if own is not None:
+                    pieces.append(self.deflated[index // 2])
+            elif part == _CSRF:
+                texts.append(token)
+                if own is not None:
+                    pieces.append(own)
+            else:
+                number = int(part)
+                order = tuple(views[self.owners[number]].order)
+                texts.append("".join([self.items[number][i] for i in order]))
+                if own is not None:
+                    pieces.append(self._choices_deflated(index, number, order, texts[-1]))
+        return texts, pieces
+
+    def _choices_deflated(self, index: int, number: int, order: tuple[int, ...], text: str) -> gzsplice.Piece:
+        """A question's choices in this order, deflated once per order (a permutation, shared by many learners)."""
+        key = (id(self), number, order)
+        known = _ORDERS.get(key)
+        if known is None or known[0] is not self:
+            known = (self, gzsplice.deflate(text.encode(), zdict=self.before[index // 2]))
+            _ORDERS.put(key, known)
+        return known[1]  # type: ignore[no-any-return]
+
+
+def _shape(
+    held: tuple[Any, ...],
+    token: str,
+    parts: list[str | int],
+    items: tuple[tuple[str, ...], ...],
+    owners: tuple[int, ...],
+) -> _Shape | None:
+    """A shape from texts and choices slots, each CSRF slot in a text made a slot of its own, adjacent texts joined.
+
+    None if a text holds the slot mark (lesson text that would be taken for a slot) or a NUL (the
+    preset dictionaries stand for a learner's bytes with NULs).
+    """
+    if any("\0" in item for choices in items for item in choices):
+        return None
+    flat: list[str | int] = [""]
+    for index, part in enumerate(parts):
+        if index % 2:
+            flat += [part, ""]
+            continue
+        assert isinstance(part, str)
+        if _MARK in part.replace(CSRF_SLOT, "") or "\0" in part:
+            return None
+        for number, text in enumerate(part.split(CSRF_SLOT)):
+            if number:
+                flat += [_CSRF, ""]
+            flat[-1] = str(flat[-1]) + text
+    layout: list[bytes] = []  # the shape's bytes, with a NUL for each byte of a learner's own
+    deflated, before = [], []
+    for index, part in enumerate(flat):
+        if not index % 2:
+            encoded = str(part).encode()
+            deflated.append(gzsplice.deflate(encoded, zdict=b"".join(layout)[-_WINDOW:]))
+            layout.append(encoded)
+            continue
+        length = len(token.encode()) if part == _CSRF else sum(len(item.encode()) for item in items[int(part)])
+        before.append(b"".join(layout)[-_WINDOW:])
+        layout.append(bytes(length))
+    return _Shape(held, tuple(flat), items, owners, tuple(deflated), tuple(before), len(token.encode()))
+
+
+def _question_shape(view: Any, token: str, caller: Callable[[], str]) -> _Shape | None:
+    """A question rendered once, cut where its choices go; None when it cannot be cut (then rendered every time).
+
+    The choices are found in a render in original order, each as the template's `choice_input`
+    renders it; the cut is checked against two other renders (the learner's order, the template
+    render itself, and the reverse order) before it is kept.
+    """
+    count = len(view.question.choices)
+    if count == 0:
+        return None
+    block = get_template_attribute("_quiz.html", "question_block")
+    choice = get_template_attribute("_quiz.html", "choice_input")
+    identity = list(range(count))
+    backwards = identity[::-1]
+    full = str(block(replace(view, order=identity)))
+    reverse = str(block(replace(view, order=backwards)))
+    if full == reverse:  # the choices are not shown (a locked prediction), or there is one: no order to put in
+        if full != str(caller()):
+            return None
+        return _shape((view.question,), token, [full.replace(token, CSRF_SLOT)], (), ())
+    lis = [str(choice(view, i, view.question.multiple)) for i in identity]
+    starts, at = [], 0
+    for li in lis:
+        found = full.find(li, at)
+        if found < 0:
+            return None
+        starts.append(found)
+        at = found + len(li)
+    sep = full[starts[0] + len(lis[0]) : starts[1]] if count > 1 else ""
+    for number in range(count - 1):
+        if full[starts[number] + len(lis[number]) : starts[number + 1]] != sep:
+            return None
+    if not full.startswith(sep, at):
+        return None
+    head, tail = full[: starts[0]], full[at + len(sep) :]
+    items = tuple(li + sep for li in lis)
+    if any(token in item or _MARK in item for item in items):
+        return None
+
+    def assembled(order: list[int]) -> str:
+        return head + "".join(items[i] for i in order) + tail
+
+    if assembled(list(view.order)) != str(caller()) or assembled(backwards) != reverse:
+        return None
+    return _shape(
+        (view.question,), token, [head.replace(token, CSRF_SLOT), 0, tail.replace(token, CSRF_SLOT)], (items,), (0,)
+    )
+
+
+def _known(key: Hashable, held: tuple[Any, ...]) -> _Shape | None:
+    known: _Shape | None = _QUESTIONS.get(key)
+    if known is None or len(known.held) != len(held) or any(a is not b for a, b in zip(known.held, held, strict=True)):
+        return None
+    return known
+
+
+def _question_kept(view: Any, token: str, caller: Callable[[], str]) -> _Shape | None:
+    key = ("question", request.script_root, _question_key(view))
+    known = _known(key, (view.question,))
+    if known is None:
+        known = _question_shape(view, token, caller)
+        if known is not None:
+            _QUESTIONS.put(key, known)
+    return known
 
 
 def spliced(text: str) -> list[gzsplice.Piece] | None:
     """`text` (a render that used kept sections) as pieces: the kept ones deflated already, the rest now.
 
     Each section this request was served since `start_splice` is looked up in the text in order; the
-    bytes around them (a few newlines) and the tokens go as stored blocks. None when nothing was noted
-    or a section is not found as served: the caller then deflates the whole text.
+    bytes around them (a few newlines) go as stored blocks. None when nothing was noted or a section
+    is not found as served: the caller then deflates the whole text.
     """
-    served: list[tuple[tuple[gzsplice.Piece, ...], str]] = g.pop("kept_sections", [])
+    served: list[list[gzsplice.Piece]] = g.pop("kept_sections", [])
     if not served:
         return None
     encoded = text.encode()
     pieces: list[gzsplice.Piece] = []
     at = 0
-    for parts, token in served:
-        own = gzsplice.deflate(token.encode(), gzsplice.OWN_LEVEL)
-        whole = own.raw.join(part.raw for part in parts)
+    for parts in served:
+        whole = b"".join(part.raw for part in parts)
         found = encoded.find(whole, at)
         if found < 0:
             return None
         pieces.append(gzsplice.deflate(encoded[at:found], gzsplice.OWN_LEVEL))
-        for index, part in enumerate(parts):
-            if index:
-                pieces.append(own)
-            pieces.append(part)
+        pieces.extend(parts)
         at = found + len(whole)
     pieces.append(gzsplice.deflate(encoded[at:], gzsplice.OWN_LEVEL))
     return pieces
@@ -224,19 +373,33 @@ def start_splice() -> None:
 
 
 def kept_question(view: Any, caller: Callable[[], str]) -> Markup:
-    """A quiz question as rendered once for everyone who sees the same thing, with the token put back.
+    """A quiz question as rendered once for everyone who sees the same thing, with the token and order put back.
 
     A question shows nothing of the learner's but the order of its choices (a shuffle seeded by
     their id), their standing on it (last answer, attempts, points, hint used), a notice or focus
-    after a form, and their CSRF token. It is kept per everything it shows but the token, which is
-    taken out and put back per request: two learners get the same bytes only where the render is
-    the same by construction (same question, order, standing), and never each other's token.
+    after a form, and their CSRF token. It is kept per everything it shows but the token and the
+    order, which are put in per request: two learners get the same bytes only where the render is
+    the same by construction (same question, standing, order), and never each other's token.
+    Inside a section being kept (`kept_section`), it stands for a slot of that section.
     """
-    return _kept_with_token(("question", request.script_root, _question_key(view)), (view.question,), caller)
+    token = learner.csrf_token()
+    known = _question_kept(view, token, caller)
+    keeping: list[_Shape | None] | None = g.get("keeping_section")
+    if keeping is not None:
+        keeping.append(known)
+        if known is not None:
+            return Markup(f"{_MARK}{len(keeping) - 1}{_MARK}")
+    if known is None:
+        return Markup(caller())
+    return Markup("".join(known.fill(token, [view], None)[0]))
 
 
 def kept_section(section: Any, place: str, oob: bool, caller: Callable[[], str]) -> Markup:
-    """A whole quiz section (its score line and every question), kept as kept_question keeps one question."""
+    """A whole quiz section (its score line and every question), kept as kept_question keeps one question.
+
+    Its questions are slots, filled per request from their own kept questions (token and order);
+    the request notes the section's pieces, deflated already, for `spliced`.
+    """
     key = (
         "section",
         request.script_root,
@@ -248,7 +411,50 @@ def kept_section(section: Any, place: str, oob: bool, caller: Callable[[], str])
         oob,
         tuple(_question_key(view) for view in section.questions),
     )
-    return _kept_with_token(key, tuple(view.question for view in section.questions), caller, pieces=True)
+    held = tuple(view.question for view in section.questions)
+    token = learner.csrf_token()
+    known = _known(key, held)
+    if known is None:
+        known = _section_shape(held, token, caller)
+        if known is None:
+            return Markup(caller())
+        _QUESTIONS.put(key, known)
+    spliceable = len(token.encode()) == known.token_length
+    texts, pieces = known.fill(token, section.questions, gzsplice.deflate(token.encode()) if spliceable else None)
+    if spliceable:
+        g.setdefault("kept_sections", []).append(pieces)
+    return Markup("".join(texts))
+
+
+def _section_shape(held: tuple[Any, ...], token: str, caller: Callable[[], str]) -> _Shape | None:
+    """A section rendered once with its questions' texts and slots in its own; None when one of them cannot be kept."""
+    shapes: list[_Shape | None] = []
+    g.keeping_section = shapes
+    try:
+        text = str(caller())
+    finally:
+        g.pop("keeping_section", None)
+    kept = [shape for shape in shapes if shape is not None]
+    if len(kept) != len(shapes):
+        return None
+    parts: list[str | int] = [""]
+    items: list[tuple[str, ...]] = []
+    owners: list[int] = []
+    rest = text.replace(token, CSRF_SLOT)
+    for number, shape in enumerate(kept):
+        before, mark, rest = rest.partition(f"{_MARK}{number}{_MARK}")
+        if not mark:
+            return None
+        parts[-1] = str(parts[-1]) + before
+        for index, part in enumerate(shape.parts):
+            if not index % 2 or part == _CSRF:
+                parts[-1] = str(parts[-1]) + (CSRF_SLOT if index % 2 else str(part))
+            else:
+                parts += [len(items), ""]
+                items.append(shape.items[int(part)])
+                owners.append(number)
+    parts[-1] = str(parts[-1]) + rest
+    return _shape(held, token, parts, tuple(items), tuple(owners))
 
 
 def stepper_context(
@@ -296,3 +502,4 @@ def clear() -> None:
     _CONTEXTS.clear()
     _RESPONSES.clear()
     _QUESTIONS.clear()
+    _ORDERS.clear()
