@@ -461,3 +461,29 @@ def test_pooled_connections_the_server_dropped_are_replaced_without_an_error(pos
         download.status_code == 200 and download.get_json()["lessons"]["redis-broker"]["steps"]["main"]["furthest"] == 2
     )
     app.extensions["tutor.db"].dispose()
+
+
+def test_a_new_learners_first_page_reads_nothing_and_equals_the_page_rendered_after_reading(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An id made in this request has nothing stored under it: the page's one statement is the step upsert."""
+    from tutor import learner
+
+    app = _click_app(database_url)
+    made = "a-new-learner-" + "x" * 30
+    monkeypatch.setattr(learner.secrets, "token_urlsafe", lambda _size: made)
+    walk = "/lessons/redis-broker/step-through"
+    sent = _statements(app)
+    first = app.test_client().get(f"{walk}?step=5")  # past every prediction: the whole quiz section, unlocked
+    assert first.status_code == 200 and "quiz-section" in first.get_data(as_text=True)
+    assert sent == [("INSERT", True)]
+    steps = SqlStore(app.extensions["tutor.db"], keep=False).steps(made, "redis-broker")
+    assert (steps["main"].current, steps["main"].furthest) == (5, 5)
+    with app.extensions["tutor.db"].begin() as connection:
+        connection.execute(sqlalchemy.delete(db.steps).where(db.steps.c.learner == made))
+    monkeypatch.setattr(SqlStore, "mark_new", lambda self, learner: None)  # as before: read what is stored
+    sent.clear()
+    again = app.test_client().get(f"{walk}?step=5")
+    assert sent == [("SELECT", True), ("INSERT", True)]  # the learner's progress in the lesson, read
+    assert again.get_data(as_text=True) == first.get_data(as_text=True)
+    app.extensions["tutor.db"].dispose()

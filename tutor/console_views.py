@@ -63,6 +63,8 @@ def has_own_run(lesson: Lesson, walk: StepThrough, who: str) -> bool:
 def _known_runs(who: str) -> list[str]:
     """The cookie's list of step-throughs with a run; from the store (once) for a cookie without it."""
     known = session.get(RUNS)
+    if not isinstance(known, list) and who == learner.made_now():
+        known = session[RUNS] = []  # an id made in this request has no run
     if not isinstance(known, list):
         t = db.own_runs.c
         rows = progress.store().execute(select(t.lesson, t.walkthrough).where(t.learner == who))

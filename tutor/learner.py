@@ -12,7 +12,9 @@ import hmac
 import re
 import secrets
 
-from flask import Flask, current_app, request, session
+from flask import Flask, current_app, g, request, session
+
+from tutor import progress
 
 _ID = re.compile(r"^[A-Za-z0-9_\-]{32,64}$")
 
@@ -32,7 +34,15 @@ def current(create: bool = True) -> str | None:
     learner = secrets.token_urlsafe(32)
     session["learner"] = learner
     session.permanent = True
+    g.new_learner = learner
+    progress.store().mark_new(learner)
     return learner
+
+
+def made_now() -> str | None:
+    """The id this request made for a learner who came without one: nothing can be stored under it yet."""
+    made: str | None = g.get("new_learner")
+    return made
 
 
 def csrf_token() -> str:

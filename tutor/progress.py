@@ -98,10 +98,29 @@ class SqlStore:
         self._connection: Connection | None = None
         self._raw: PoolProxiedConnection | None = None  # the driver's connection, for compiled statements
         self._kept: dict[tuple[str, str], _Kept] = {}
+        self._new: str | None = None  # a learner id made in this request (`mark_new`)
+
+    def mark_new(self, learner: str) -> None:
+        """This request made the learner's id (256 random bits): nothing is stored under it, so nothing is read.
+
+        Their reads are answered from what this request wrote, as a read after those writes would
+        be; until `close()` or a transaction (whose writes are not followed here).
+        """
+        if self._keep:
+            self._new = learner
+
+    def _kept_for(self, learner: str, lesson: str) -> _Kept | None:
+        """What this request knows of the learner in the lesson: what it read, or an empty start for a new learner."""
+        key = (learner, lesson)
+        kept = self._kept.get(key)
+        if kept is None and learner == self._new:
+            kept = self._kept[key] = _Kept()
+        return kept
 
     def close(self) -> None:
         """Give the connection back to the pool, and forget what was read."""
         self._kept.clear()
+        self._new = None
         self._give_back_raw()
         if self._connection is not None:
             self._connection.close()
@@ -211,6 +230,7 @@ class SqlStore:
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         self._kept.clear()  # the caller writes what it likes: read again afterwards
+        self._new = None
         if not self._keep:
             with self.engine.begin() as connection:
                 yield connection
@@ -232,10 +252,10 @@ class SqlStore:
 
     def _lesson(self, learner: str, lesson: str) -> _Kept:
         """The learner's steps, hints, answers and runs in a lesson: one query, kept for this request."""
-        key = (learner, lesson)
-        kept = self._kept.get(key)
+        kept = self._kept_for(learner, lesson)
         if kept is not None:
             return kept
+        key = (learner, lesson)
         kept = _Kept()
         for kind, name, number, a, b, at, body, _id in self._run(_EVERYTHING, {"learner": learner, "lesson": lesson}):
             if kind == 0:
@@ -255,7 +275,7 @@ class SqlStore:
         """Remember the step shown and the furthest reached, in one upsert (the database keeps the maximum)."""
         params = {"learner": learner, "lesson": lesson, "walkthrough": walkthrough, "step": step, "now": time.time()}
         rows = self._run(_STEP_UPSERT, params)
-        kept = self._kept.get((learner, lesson))
+        kept = self._kept_for(learner, lesson)
         if kept is not None and rows:
             current, furthest, updated = rows[0]
             kept.steps[walkthrough] = StepProgress(current, furthest, updated)
@@ -268,7 +288,7 @@ class SqlStore:
         """Remember that a hint was shown (the first time counts)."""
         params = {"learner": learner, "lesson": lesson, "quiz": quiz, "question": question, "at": time.time()}
         self._run(_HINT_INSERT, params)
-        kept = self._kept.get((learner, lesson))
+        kept = self._kept_for(learner, lesson)
         if kept is not None:
             kept.hints.add((quiz, question))
 
@@ -289,7 +309,7 @@ class SqlStore:
             "at": answer.at,
         }
         self._run(_ANSWER_INSERT, params)
-        kept = self._kept.get((answer.learner, answer.lesson))
+        kept = self._kept_for(answer.learner, answer.lesson)
         if kept is not None:
             kept.answers.append(answer)
             kept.answers.sort(key=lambda a: a.at)  # stable: the database's order (at, id)
@@ -306,14 +326,14 @@ class SqlStore:
         """Keep (or replace) the command log of the learner's own run."""
         params = {"learner": learner, "lesson": lesson, "walkthrough": walkthrough, "log": log, "now": time.time()}
         self._run(_RUN_UPSERT, params)
-        kept = self._kept.get((learner, lesson))
+        kept = self._kept_for(learner, lesson)
         if kept is not None:
             kept.runs[walkthrough] = log
 
     def delete_run(self, learner: str, lesson: str, walkthrough: str) -> None:
         """Forget the learner's own run of a step-through."""
         self._run(_RUN_DELETE, {"learner": learner, "lesson": lesson, "walkthrough": walkthrough})
-        kept = self._kept.get((learner, lesson))
+        kept = self._kept_for(learner, lesson)
         if kept is not None:
             kept.runs.pop(walkthrough, None)
 
