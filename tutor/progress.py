@@ -32,6 +32,7 @@ from sqlalchemy import (
     case,
     cast,
     delete,
+    exists,
     insert,
     literal_column,
     null,
@@ -255,20 +256,9 @@ class SqlStore:
         kept = self._kept_for(learner, lesson)
         if kept is not None:
             return kept
-        key = (learner, lesson)
-        kept = _Kept()
-        for kind, name, number, a, b, at, body, _id in self._run(_EVERYTHING, {"learner": learner, "lesson": lesson}):
-            if kind == 0:
-                kept.steps[name] = StepProgress(a, b, at)
-            elif kind == 1:
-                kept.hints.add((name, number))
-            elif kind == 2:
-                choices = tuple(json.loads(body))
-                kept.answers.append(Answer(learner, lesson, name, number, choices, bool(a), bool(b), at))
-            else:
-                kept.runs[name] = body
+        kept, _ = _kept_from(self._run(_EVERYTHING, {"learner": learner, "lesson": lesson}), learner, lesson)
         if self._keep:
-            self._kept[key] = kept
+            self._kept[(learner, lesson)] = kept
         return kept
 
     def record_step(self, learner: str, lesson: str, walkthrough: str, step: int) -> None:
@@ -313,6 +303,41 @@ class SqlStore:
         if kept is not None:
             kept.answers.append(answer)
             kept.answers.sort(key=lambda a: a.at)  # stable: the database's order (at, id)
+
+    def record_attempt(
+        self, learner: str, lesson: str, quiz: str, question: int, choices: tuple[int, ...], correct: bool
+    ) -> Answer:
+        """Keep one attempt, noting whether the learner had seen the question's hint before it; the Answer kept.
+
+        The hint flag is decided by the store in the same statement (a hint row for the question).
+        When this request has not read the learner's progress in the lesson yet, it is read with the
+        insert: on PostgreSQL in the same statement (the insert as a CTE, its row added to the read),
+        on SQLite in a read right after it (SQLite has no INSERT in a CTE).
+        """
+        at = time.time()
+        params = {
+            "learner": learner,
+            "lesson": lesson,
+            "quiz": quiz,
+            "question": question,
+            "choices": json.dumps(list(choices)),
+            "correct": correct,
+            "at": at,
+        }
+        kept = self._kept_for(learner, lesson)
+        if kept is None and self._keep and self.engine.dialect.name == "postgresql":
+            kept, new = _kept_from(self._run(_ATTEMPT_AND_EVERYTHING, params), learner, lesson)
+            self._kept[(learner, lesson)] = kept
+            assert new is not None
+            return new
+        rows = self._run(_ATTEMPT_INSERT, params)
+        answer = Answer(learner, lesson, quiz, question, choices, correct, bool(rows[0][0]), at)
+        if kept is None:
+            self._lesson(learner, lesson)  # read after the insert: it holds the new answer
+        else:
+            kept.answers.append(answer)
+            kept.answers.sort(key=lambda a: a.at)  # stable: the database's order (at, id)
+        return answer
 
     def answers(self, learner: str, lesson: str) -> list[Answer]:
         """A learner's answers in one lesson, oldest first (read on every click of a walk with predictions)."""
@@ -379,19 +404,41 @@ def _answer(row: tuple[Any, ...]) -> Answer:
 _LEARNER, _LESSON = bindparam("learner", type_=Text), bindparam("lesson", type_=Text)
 
 
+def _kept_from(rows: list[Any], learner: str, lesson: str) -> tuple[_Kept, Answer | None]:
+    """What `_EVERYTHING` (or `_ATTEMPT_AND_EVERYTHING`) returned, and the answer just inserted (kind 4), if any."""
+    kept = _Kept()
+    new = None
+    for kind, name, number, a, b, at, body, _id in rows:
+        if kind == 0:
+            kept.steps[name] = StepProgress(a, b, at)
+        elif kind == 1:
+            kept.hints.add((name, number))
+        elif kind in (2, 4):
+            choices = tuple(json.loads(body))
+            kept.answers.append(Answer(learner, lesson, name, number, choices, bool(a), bool(b), at))
+            new = kept.answers[-1] if kind == 4 else new
+        else:
+            kept.runs[name] = body
+    if new is not None:
+        kept.answers.sort(key=lambda answer: answer.at)  # stable: the database's order (at, id)
+    return kept, new
+
+
 def _everything(_dialect: str) -> Any:
     """One learner's rows of four tables in one lesson, as one result: kind, name, number, a, b, at, body, id.
 
     kind 0 steps (a, b: current, furthest), 1 hints, 2 answers (a, b: correct, hinted; body: choices),
     3 own runs (body: the log). Answers come in the order they were given.
     """
+    return union_all(*_everything_parts()).order_by(literal_column("1"), literal_column("6"), literal_column("8"))
+
+
+def _everything_parts() -> list[Any]:
+    """The four SELECTs of `_everything`."""
     s, h, a, r = db.steps.c, db.hints.c, db.answers.c, db.own_runs.c
     no_int, no_float, no_text = cast(null(), Integer), cast(null(), Float), cast(null(), Text)
-
-    def kind(number: int) -> Any:
-        return literal_column(str(number), Integer).label("kind")
-
-    return union_all(
+    kind = _kind
+    return [
         select(kind(0), s.walkthrough, no_int, s.current, s.furthest, s.updated, no_text, no_int).where(
             s.learner == _LEARNER, s.lesson == _LESSON
         ),
@@ -404,7 +451,11 @@ def _everything(_dialect: str) -> Any:
         select(kind(3), r.walkthrough, no_int, no_int, no_int, r.updated, r.log, no_int).where(
             r.learner == _LEARNER, r.lesson == _LESSON
         ),
-    ).order_by(literal_column("1"), literal_column("6"), literal_column("8"))
+    ]
+
+
+def _kind(number: int) -> Any:
+    return literal_column(str(number), Integer).label("kind")
 
 
 def _upsert_insert(dialect: str) -> Any:
@@ -450,6 +501,49 @@ def _answer_insert(_dialect: str) -> Any:
     return insert(db.answers).values(learner=_LEARNER, lesson=_LESSON, **columns)
 
 
+def _attempt_insert(_dialect: str) -> Any:
+    """One attempt, its hint flag from the hints table in the same statement; RETURNING it (and its id, `at`)."""
+    a, h = db.answers, db.hints.c
+    quiz, question = bindparam("quiz", type_=Text), bindparam("question", type_=Integer)
+    hinted = exists().where(h.learner == _LEARNER, h.lesson == _LESSON, h.quiz == quiz, h.question == question)
+    values = select(
+        _LEARNER,
+        _LESSON,
+        quiz,
+        question,
+        bindparam("choices", type_=Text),
+        bindparam("correct", type_=a.c.correct.type),
+        hinted,
+        bindparam("at", type_=Float),
+    )
+    names = ["learner", "lesson", "quiz", "question", "choices", "correct", "hinted", "at"]
+    return (
+        insert(a)
+        .from_select(names, values)
+        .returning(a.c.hinted, a.c.quiz, a.c.question, a.c.correct, a.c.at, a.c.choices, a.c.id)
+    )
+
+
+def _attempt_and_everything(_dialect: str) -> Any:
+    """PostgreSQL: the attempt's insert as a CTE, and `_everything` with the inserted row as kind 4.
+
+    The CTE's insert is not seen by the SELECTs of the same statement (one snapshot), so its row
+    comes from RETURNING only: no answer is read twice.
+    """
+    new = _attempt_insert("postgresql").cte("new")
+    row = select(
+        _kind(4),
+        new.c.quiz,
+        new.c.question,
+        cast(new.c.correct, Integer),
+        cast(new.c.hinted, Integer),
+        new.c.at,
+        new.c.choices,
+        new.c.id,
+    )
+    return union_all(*_everything_parts(), row).order_by(literal_column("1"), literal_column("6"), literal_column("8"))
+
+
 def _run_upsert(dialect: str) -> Any:
     statement = _upsert_insert(dialect)(db.own_runs).values(
         learner=_LEARNER,
@@ -475,5 +569,7 @@ _EVERYTHING = db.Statement(_everything)
 _STEP_UPSERT = db.Statement(_step_upsert)
 _HINT_INSERT = db.Statement(_hint_insert)
 _ANSWER_INSERT = db.Statement(_answer_insert)
+_ATTEMPT_INSERT = db.Statement(_attempt_insert)
+_ATTEMPT_AND_EVERYTHING = db.Statement(_attempt_and_everything)
 _RUN_UPSERT = db.Statement(_run_upsert)
 _RUN_DELETE = db.Statement(_run_delete)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -368,27 +367,16 @@ def answer(lesson_id: str) -> ResponseReturnValue:
 
 def _refuse_locked(form: _Form) -> None:
     """A prediction whose step this learner has not reached cannot be answered (or hinted) in the quiz."""
+    if not form.question.ask_before_step:
+        return  # not a prediction: never locked, nothing to read
     locked, _ = _lock(form.lesson, form.quiz, form.question, _reached(form.lesson, form.learner))
     if locked:
         fail(403, locked)
 
 
 def _record(form: _Form, chosen: tuple[int, ...], correct: bool) -> None:
-    """Store one attempt, noting whether the hint had been used before it (it lowers the points)."""
-    store = progress.store()
-    hinted = (form.quiz, form.question.number) in store.hints(form.learner, form.lesson.id)
-    store.record_answer(
-        Answer(
-            learner=form.learner,
-            lesson=form.lesson.id,
-            quiz=form.quiz,
-            question=form.question.number,
-            choices=chosen,
-            correct=correct,
-            hinted=hinted,
-            at=time.time(),
-        )
-    )
+    """Store one attempt; the store notes whether the hint had been used before it (it lowers the points)."""
+    progress.store().record_attempt(form.learner, form.lesson.id, form.quiz, form.question.number, chosen, correct)
 
 
 @bp.post("/lessons/<lesson_id>/quiz/hint")
