@@ -520,3 +520,40 @@ def test_an_attempt_is_kept_with_its_hint_flag_and_read_back_as_a_later_read_see
         (2, True, True),
         (1, True, True),
     ]
+
+
+def test_a_full_page_is_one_statement_on_postgresql_and_an_upsert_and_a_read_on_sqlite(database_url: str) -> None:
+    app = _click_app(database_url)
+    client = app.test_client()
+    walk = "/lessons/redis-broker/step-through"
+    assert client.get(f"{walk}?step=1").status_code == 200  # the learner exists
+    sent = _statements(app)
+    page = client.get(f"{walk}?step=2")  # no prediction at 2 or 3: only the quiz section reads
+    assert page.status_code == 200 and "quiz-section" in page.get_data(as_text=True)
+    postgres = app.extensions["tutor.db"].dialect.name == "postgresql"  # the upsert as a CTE of the read
+    assert sent == ([("WITH", True)] if postgres else [("INSERT", True), ("SELECT", True)])
+    steps = SqlStore(app.extensions["tutor.db"], keep=False).steps(client_learner(client), "redis-broker")
+    assert (steps["main"].current, steps["main"].furthest) == (2, 2)
+    app.extensions["tutor.db"].dispose()
+
+
+@pytest.mark.parametrize("read", [False, True], ids=["upsert-then-read", "read-with-the-upsert"])
+def test_a_step_recorded_with_the_read_is_kept_as_a_later_read_sees_the_lesson(
+    engine: sqlalchemy.Engine, read: bool
+) -> None:
+    before = SqlStore(engine, keep=True)
+    before.record_step(LEARNER, "redis-broker", "main", 4)
+    before.record_step(LEARNER, "redis-broker", "other", 2)
+    before.record_hint(LEARNER, "redis-broker", "step-through:main", 2)
+    before.record_attempt(LEARNER, "redis-broker", "step-through:main", 1, (0,), False)
+    before.close()
+    store = SqlStore(engine, keep=True)
+    store.record_step(LEARNER, "redis-broker", "main", 3, read=read)  # back one step: the furthest stays 4
+    kept = (store.steps(LEARNER, "redis-broker"), store.hints(LEARNER, "redis-broker"))
+    kept_answers = store.answers(LEARNER, "redis-broker")
+    store.close()
+    read_afterwards = SqlStore(engine, keep=False)
+    assert kept == (read_afterwards.steps(LEARNER, "redis-broker"), read_afterwards.hints(LEARNER, "redis-broker"))
+    assert kept_answers == read_afterwards.answers(LEARNER, "redis-broker")
+    assert list(kept[0]) == ["other", "main"]  # in the order of the database's read: the one just written last
+    assert (kept[0]["main"].current, kept[0]["main"].furthest) == (3, 4)

@@ -261,9 +261,17 @@ class SqlStore:
             self._kept[(learner, lesson)] = kept
         return kept
 
-    def record_step(self, learner: str, lesson: str, walkthrough: str, step: int) -> None:
-        """Remember the step shown and the furthest reached, in one upsert (the database keeps the maximum)."""
+    def record_step(self, learner: str, lesson: str, walkthrough: str, step: int, read: bool = False) -> None:
+        """Remember the step shown and the furthest reached, in one upsert (the database keeps the maximum).
+
+        `read`: the caller will read the learner's progress in the lesson. On PostgreSQL it is then
+        read in the same statement (the upsert as a CTE, its row in place of the old one), unless
+        this request has read it already; elsewhere it is read when asked for, as without `read`.
+        """
         params = {"learner": learner, "lesson": lesson, "walkthrough": walkthrough, "step": step, "now": time.time()}
+        if read and self._keep and self.engine.dialect.name == "postgresql" and self._kept_for(learner, lesson) is None:
+            self._kept[(learner, lesson)], _ = _kept_from(self._run(_STEP_AND_EVERYTHING, params), learner, lesson)
+            return
         rows = self._run(_STEP_UPSERT, params)
         kept = self._kept_for(learner, lesson)
         if kept is not None and rows:
@@ -433,14 +441,16 @@ def _everything(_dialect: str) -> Any:
     return union_all(*_everything_parts()).order_by(literal_column("1"), literal_column("6"), literal_column("8"))
 
 
-def _everything_parts() -> list[Any]:
-    """The four SELECTs of `_everything`."""
+def _everything_parts(but_the_walk: bool = False) -> list[Any]:
+    """The four SELECTs of `_everything` (`but_the_walk`: without the step row of the bound walkthrough)."""
     s, h, a, r = db.steps.c, db.hints.c, db.answers.c, db.own_runs.c
     no_int, no_float, no_text = cast(null(), Integer), cast(null(), Float), cast(null(), Text)
     kind = _kind
     return [
         select(kind(0), s.walkthrough, no_int, s.current, s.furthest, s.updated, no_text, no_int).where(
-            s.learner == _LEARNER, s.lesson == _LESSON
+            s.learner == _LEARNER,
+            s.lesson == _LESSON,
+            *([s.walkthrough != bindparam("walkthrough", type_=Text)] if but_the_walk else []),
         ),
         select(kind(1), h.quiz, h.question, no_int, no_int, no_float, no_text, no_int).where(
             h.learner == _LEARNER, h.lesson == _LESSON
@@ -544,6 +554,29 @@ def _attempt_and_everything(_dialect: str) -> Any:
     return union_all(*_everything_parts(), row).order_by(literal_column("1"), literal_column("6"), literal_column("8"))
 
 
+def _step_and_everything(_dialect: str) -> Any:
+    """PostgreSQL: the step upsert as a CTE, and `_everything` with the upserted row in place of the walk's old one.
+
+    The SELECTs of the statement see the steps as they were before it (one snapshot), so the walk's
+    row comes from RETURNING only.
+    """
+    up = _step_upsert("postgresql").cte("up")
+    no_int, no_text = cast(null(), Integer), cast(null(), Text)
+    row = select(
+        _kind(0),
+        bindparam("walkthrough", type_=Text),
+        no_int,
+        up.c.current,
+        up.c.furthest,
+        up.c.updated,
+        no_text,
+        no_int,
+    )
+    return union_all(*_everything_parts(but_the_walk=True), row).order_by(
+        literal_column("1"), literal_column("6"), literal_column("8")
+    )
+
+
 def _run_upsert(dialect: str) -> Any:
     statement = _upsert_insert(dialect)(db.own_runs).values(
         learner=_LEARNER,
@@ -571,5 +604,6 @@ _HINT_INSERT = db.Statement(_hint_insert)
 _ANSWER_INSERT = db.Statement(_answer_insert)
 _ATTEMPT_INSERT = db.Statement(_attempt_insert)
 _ATTEMPT_AND_EVERYTHING = db.Statement(_attempt_and_everything)
+_STEP_AND_EVERYTHING = db.Statement(_step_and_everything)
 _RUN_UPSERT = db.Statement(_run_upsert)
 _RUN_DELETE = db.Statement(_run_delete)

@@ -110,7 +110,10 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     # prediction was just graded, or one opened because its step has now run.
     asked = [q.ask_before_step for q in walk.quiz if q.ask_before_step]
     opened = fragment and _opens_a_prediction(lesson, walk, who, step, asked)
-    progress.store().record_step(who, lesson.id, walk.slug, step)
+    graded = prediction.get("prediction_result")
+    needs_quiz = not fragment or opened or (graded is not None and graded.focus)
+    # The quiz section reads the learner's progress: on PostgreSQL it comes with the step upsert.
+    progress.store().record_step(who, lesson.id, walk.slug, step, read=needs_quiz and bool(walk.quiz))
     console: dict[str, Any] | None = None  # the lesson's run: its console (the same for everyone) is kept
     if own:
         trace, console = console_views.own_run(lesson, walk, who, step)
@@ -118,8 +121,6 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
             console = None
     else:
         trace = tracecache.trace(walk, backend(), lesson.id, upto=step)
-    graded = prediction.get("prediction_result")
-    needs_quiz = not fragment or opened or (graded is not None and graded.focus)
     # Past every prediction's step (now recorded), none is locked: no need to read how far the learner got.
     known = {walk.slug: step} if all(asked_at <= step for asked_at in asked) else None
     quizview = quiz_views.quiz_section(lesson, quiz.quiz_name(walk), known) if needs_quiz else None
