@@ -154,14 +154,15 @@ def test_a_gzipped_page_splices_its_kept_quiz_section_with_each_learners_token(
     site: Flask, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     served: list[int] = []
-    spliced = stepcache.spliced
+    kept_quiz = stepcache.kept_quiz
 
-    def noting(text: str) -> Any:
-        pieces = spliced(text)
-        served.append(len(pieces or []))
-        return pieces
+    def noting(*args: Any) -> Any:
+        text, pieces = kept_quiz(*args)
+        if args[-1]:  # gzip accepted
+            served.append(len(pieces or []))
+        return text, pieces
 
-    monkeypatch.setattr(stepcache, "spliced", noting)
+    monkeypatch.setattr(stepcache, "kept_quiz", noting)
     a, b = site.test_client(), site.test_client()
     tokens = [_csrf(client, 3) for client in (a, b)]
     for client, token, other in ((a, *tokens), (b, *reversed(tokens))):
@@ -467,29 +468,37 @@ def test_learners_of_one_standing_share_one_kept_question_each_with_their_own_or
     for client, token in zip(clients[:3], tokens[:3], strict=True):  # three learners of one standing
         assert client.post(ANSWER, data={**answer, "csrf": token, "choice": "0"}).status_code == 303
 
-    def responses() -> list[tuple[str, bytes, str]]:
-        """Each learner's page, gzipped page and the htmx answer to a form sent without a choice (nothing stored)."""
+    def responses() -> list[tuple[str, bytes, str, bytes]]:
+        """Each learner's page, gzipped page, the htmx answer to a form sent without a choice (nothing stored),
+        and a gzipped click whose quiz section comes out of band (the page shows step 5's prediction locked)."""
         seen = []
         for client, token in zip(clients, tokens, strict=True):
             page = client.get(f"{MAIN}?step=3").get_data(as_text=True)
             zipped = client.get(f"{MAIN}?step=3", headers={"Accept-Encoding": "gzip"}).data
             fragment = client.post(ANSWER, data={**answer, "csrf": token}, headers={"HX-Request": "true"})
             assert fragment.status_code == 200 and "quiz-notice" in fragment.get_data(as_text=True)
-            seen.append((page, gzip.decompress(zipped), fragment.get_data(as_text=True)))
+            opened = {**CLICK, "X-Tutor-Locked": "5", "Accept-Encoding": "gzip"}
+            click = gzip.decompress(client.get(f"{MAIN}?step=5", headers=opened).data)
+            assert b'hx-swap-oob="true"' in click
+            seen.append((page, gzip.decompress(zipped), fragment.get_data(as_text=True), click))
         return seen
 
+    responses()  # every learner reaches step 5: from here on, the same standing in each round
+    stepcache.clear()
     kept = responses()
     assert kept == responses()  # the second time from what the first time kept
-    orders = [_choice_values(_question(page, 1)) for page, _, _ in kept]
+    orders = [_choice_values(_question(page, 1)) for page, *_ in kept]
     assert len({tuple(order) for order in orders}) > 1  # the learners' shuffles differ
     assert "quiz-result" in _question(kept[0][0], 1) and "quiz-result" not in _question(kept[5][0], 1)
     kept_questions = [key for key in stepcache._QUESTIONS._items if key[0] == "question" and key[2][4].endswith("-1")]
     assert len(kept_questions) == 4  # answered or not, with or without the notice: not one per learner's order
-    assert len([key for key in stepcache._QUESTIONS._items if key[0] == "section"]) == 2
-    for mine, (page, unzipped, fragment) in enumerate(kept):
+    assert len([key for key in stepcache._QUESTIONS._items if key[0] == "section"]) == 4  # page, oob: two standings
+    assert len([key for key in stepcache._QUESTIONS._items if key[0] == "quiz"]) == 4  # the quiz slot of those
+    for mine, (page, unzipped, fragment, click) in enumerate(kept):
         assert unzipped == page.encode()
-        assert tokens[mine] in page and tokens[mine] in fragment
-        assert not any(token in page or token in fragment for other, token in enumerate(tokens) if other != mine)
+        assert tokens[mine] in page and tokens[mine] in fragment and tokens[mine].encode() in click
+        others = [token for other, token in enumerate(tokens) if other != mine]
+        assert not any(token in page or token in fragment or token.encode() in click for token in others)
     monkeypatch.setitem(site.jinja_env.globals, "kept_question", lambda view, caller: caller())
     monkeypatch.setitem(site.jinja_env.globals, "kept_section", lambda section, place, oob, caller: caller())
     site.jinja_env.cache = {}  # type: ignore[assignment]

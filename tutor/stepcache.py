@@ -384,41 +384,44 @@ def kept_question(view: Any, caller: Callable[[], str]) -> Markup:
     """
     token = learner.csrf_token()
     known = _question_kept(view, token, caller)
-    keeping: list[_Shape | None] | None = g.get("keeping_section")
-    if keeping is not None:
-        keeping.append(known)
-        if known is not None:
-            return Markup(f"{_MARK}{len(keeping) - 1}{_MARK}")
+    if _keeping(known):
+        return Markup(f"{_MARK}{len(g.keeping) - 1}{_MARK}")
     if known is None:
         return Markup(caller())
     return Markup("".join(known.fill(token, [view], None)[0]))
+
+
+def _section_key(section: Any) -> tuple[Hashable, ...]:
+    """Everything a quiz section shows but the learner's token and choice orders (the template adds place and oob)."""
+    return (
+        section.name,
+        section.title,
+        section.dom_id,
+        section.score,
+        tuple(_question_key(view) for view in section.questions),
+    )
 
 
 def kept_section(section: Any, place: str, oob: bool, caller: Callable[[], str]) -> Markup:
     """A whole quiz section (its score line and every question), kept as kept_question keeps one question.
 
     Its questions are slots, filled per request from their own kept questions (token and order);
-    the request notes the section's pieces, deflated already, for `spliced`.
+    the request notes the section's pieces, deflated already, for `spliced`. Inside a quiz slot
+    being kept (`kept_quiz`), it stands for a slot of that.
     """
-    key = (
-        "section",
-        request.script_root,
-        section.name,
-        section.title,
-        section.dom_id,
-        section.score,
-        place,
-        oob,
-        tuple(_question_key(view) for view in section.questions),
-    )
+    key = ("section", request.script_root, place, oob, _section_key(section))
     held = tuple(view.question for view in section.questions)
     token = learner.csrf_token()
     known = _known(key, held)
     if known is None:
-        known = _section_shape(held, token, caller)
-        if known is None:
-            return Markup(caller())
-        _QUESTIONS.put(key, known)
+        text, shapes = _render_keeping(caller)
+        known = _nested(held, token, text, shapes, [1] * len(section.questions))
+        if known is not None:
+            _QUESTIONS.put(key, known)
+    if _keeping(known):
+        return Markup(f"{_MARK}{len(g.keeping) - 1}{_MARK}")
+    if known is None:
+        return Markup(caller())
     spliceable = len(token.encode()) == known.token_length
     texts, pieces = known.fill(token, section.questions, gzsplice.deflate(token.encode()) if spliceable else None)
     if spliceable:
@@ -426,22 +429,72 @@ def kept_section(section: Any, place: str, oob: bool, caller: Callable[[], str])
     return Markup("".join(texts))
 
 
-def _section_shape(held: tuple[Any, ...], token: str, caller: Callable[[], str]) -> _Shape | None:
-    """A section rendered once with its questions' texts and slots in its own; None when one of them cannot be kept."""
+def kept_quiz(
+    template: str, quizview: Mapping[str, Any], render: Callable[[], str], gzipped: bool
+) -> tuple[str, list[gzsplice.Piece] | None]:
+    """The quiz slot of a kept page or click: `render()` (the template with `quizview`) kept as its sections are.
+
+    Kept per template, place and its sections' keys, so a request fills the learner's token and
+    choice orders into kept text without rendering the template. With `gzipped`, also the slot as
+    pieces (None: deflate the text). A slot that cannot be kept is rendered, as before.
+    """
+    sections = quizview["sections"]
+    key: tuple[Hashable, ...] = ("quiz", request.script_root, template, quizview["place"], quizview.get("topic_score"))
+    key += tuple(_section_key(section) for section in sections)
+    held = tuple(view.question for section in sections for view in section.questions)
+    token = learner.csrf_token()
+    known = _known(key, held)
+    if known is None:
+        text, shapes = _render_keeping(render)
+        known = _nested(held, token, text, shapes, [len(section.questions) for section in sections])
+        if known is None:
+            start_splice()
+            text = render()
+            return text, spliced(text) if gzipped else None
+        _QUESTIONS.put(key, known)
+    views = [view for section in sections for view in section.questions]
+    own = gzsplice.deflate(token.encode()) if gzipped and len(token.encode()) == known.token_length else None
+    texts, pieces = known.fill(token, views, own)
+    return "".join(texts), pieces if own is not None else None
+
+
+def _keeping(shape: _Shape | None) -> bool:
+    """Inside a render being kept (`_render_keeping`): note this part's shape; True if it is to stand as a slot."""
+    keeping: list[_Shape | None] | None = g.get("keeping")
+    if keeping is None:
+        return False
+    keeping.append(shape)
+    return shape is not None
+
+
+def _render_keeping(caller: Callable[[], str]) -> tuple[str, list[_Shape | None]]:
+    """`caller()` with each kept question or section in it as a numbered mark, and their shapes in order."""
+    outer = g.get("keeping")
     shapes: list[_Shape | None] = []
-    g.keeping_section = shapes
+    g.keeping = shapes
     try:
         text = str(caller())
     finally:
-        g.pop("keeping_section", None)
+        g.keeping = outer
+    return text, shapes
+
+
+def _nested(
+    held: tuple[Any, ...], token: str, text: str, shapes: list[_Shape | None], counts: list[int]
+) -> _Shape | None:
+    """A shape with the marked shapes' texts and slots in its own; None when one of them cannot be kept.
+
+    `counts`: how many question views each marked shape fills its choices from, in order.
+    """
     kept = [shape for shape in shapes if shape is not None]
-    if len(kept) != len(shapes):
+    if len(kept) != len(shapes) or len(kept) != len(counts):
         return None
     parts: list[str | int] = [""]
     items: list[tuple[str, ...]] = []
     owners: list[int] = []
     rest = text.replace(token, CSRF_SLOT)
-    for number, shape in enumerate(kept):
+    offset = 0
+    for number, (shape, count) in enumerate(zip(kept, counts, strict=True)):
         before, mark, rest = rest.partition(f"{_MARK}{number}{_MARK}")
         if not mark:
             return None
@@ -452,7 +505,8 @@ def _section_shape(held: tuple[Any, ...], token: str, caller: Callable[[], str])
             else:
                 parts += [len(items), ""]
                 items.append(shape.items[int(part)])
-                owners.append(number)
+                owners.append(offset + shape.owners[int(part)])
+        offset += count
     parts[-1] = str(parts[-1]) + rest
     return _shape(held, token, parts, tuple(items), tuple(owners))
 

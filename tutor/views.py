@@ -166,10 +166,11 @@ def _kept_response(
     if "csrf" in kept.slots:
         filled["csrf"] = learner.csrf_token()
     ready: dict[str, list[gzsplice.Piece]] = {}
-    if quizview is not None:
-        stepcache.start_splice()
-        filled["quiz"] = render_template("_quiz_oob.html" if fragment else "_quiz.html", quizview=quizview)
-        pieces = stepcache.spliced(filled["quiz"]) if accepts_gzip() else None  # kept sections, deflated already
+    if quizview is not None:  # kept text, as deflated pieces too when gzipped (see stepcache.kept_quiz)
+        template = "_quiz_oob.html" if fragment else "_quiz.html"
+        filled["quiz"], pieces = stepcache.kept_quiz(
+            template, quizview, partial(render_template, template, quizview=quizview), accepts_gzip()
+        )
         if pieces is not None:
             ready["quiz"] = pieces
     if held is not None:
