@@ -504,3 +504,42 @@ def test_learners_of_one_standing_share_one_kept_question_each_with_their_own_or
     site.jinja_env.cache = {}  # type: ignore[assignment]
     stepcache.clear()
     assert responses() == kept
+
+
+def test_a_kept_quiz_answer_equals_the_rendered_one_headers_included(
+    site: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The htmx answer to a quiz form, from kept pieces, is the fragment render() gave, with the same headers."""
+    from flask import make_response
+
+    from tutor import quiz_views
+
+    clients = [site.test_client() for _ in range(3)]
+    tokens = [_csrf(client, 3) for client in clients]
+    form = {"quiz": "step-through:main", "question": "1", "place": "mode"}
+
+    def answers() -> list[tuple[int, dict[str, str], bytes]]:
+        seen = []
+        for client, token in zip(clients, tokens, strict=True):
+            for accept in ({}, {"Accept-Encoding": "gzip"}):  # no choice ticked: a notice, nothing stored
+                response = client.post(ANSWER, data={**form, "csrf": token}, headers={"HX-Request": "true", **accept})
+                headers = {name: value for name, value in response.headers.items() if name != "Content-Length"}
+                body = gzip.decompress(response.data) if "Content-Encoding" in headers else response.data
+                seen.append((response.status_code, headers, body))
+        return seen
+
+    kept = answers()
+    assert len([key for key in stepcache._QUESTIONS._items if key[0] == "answer"]) == 1  # one for all three
+    assert all(tokens[number // 2].encode() in body for number, (_, _, body) in enumerate(kept))
+    assert kept[1][1]["Content-Encoding"] == "gzip" and "Content-Encoding" not in kept[0][1]
+
+    def rendered(text: str, pieces: Any) -> Any:  # what render() did: the text, Vary: HX-Request, then the hooks
+        response = make_response(text)
+        response.vary.add("HX-Request")
+        return response
+
+    monkeypatch.setattr(quiz_views, "send_text", rendered)
+    monkeypatch.setattr(stepcache, "_known", lambda key, held: None)  # nothing kept is used
+    monkeypatch.setitem(site.jinja_env.globals, "kept_question", lambda view, caller: caller())
+    site.jinja_env.cache = {}  # type: ignore[assignment]
+    assert answers() == kept

@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, replace
+from functools import partial
 from typing import Any
 
-from flask import Blueprint, Flask, Response, make_response, redirect, request, session, url_for
+from flask import Blueprint, Flask, Response, make_response, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 
-from tutor import learner, messages, progress, quiz, tracecache
+from tutor import learner, messages, progress, quiz, stepcache, tracecache
 from tutor.model import Lesson, Question, StepThrough
 from tutor.quiz import Hold, QuestionState, Score
 from tutor.records import Answer
-from tutor.web import catalog, fail, is_fragment_request, render, step_url
+from tutor.web import accepts_gzip, catalog, fail, is_fragment_request, render, send_text, step_url
 
 bp = Blueprint("quiz", __name__)
 
@@ -328,13 +329,17 @@ def _back(form: _Form, **extra: Any) -> ResponseReturnValue:
             form.lesson, form.quiz, form.question, state, form.learner, form.place, _reached(form.lesson, form.learner)
         )
         view = replace(view, **extra)
-        return render(
-            None,
+        score = quiz.score(states[form.quiz])
+        topic = _overall(states) if form.place == "quiz" else None
+        plain = partial(
+            render_template,
             "_quiz.html",
+            as_fragment=True,
             quiz_fragment=view,
-            quiz_fragment_score=quiz.score(states[form.quiz]),
-            quiz_fragment_topic=_overall(states) if form.place == "quiz" else None,
+            quiz_fragment_score=score,
+            quiz_fragment_topic=topic,
         )
+        return send_text(*stepcache.kept_answer(view, score, topic, plain, accepts_gzip()))
     return redirect(_page_url(form) + "#" + _question_id(form.quiz, form.question.number), 303)
 
 

@@ -435,24 +435,46 @@ def kept_quiz(
     """The quiz slot of a kept page or click: `render()` (the template with `quizview`) kept as its sections are.
 
     Kept per template, place and its sections' keys, so a request fills the learner's token and
-    choice orders into kept text without rendering the template. With `gzipped`, also the slot as
-    pieces (None: deflate the text). A slot that cannot be kept is rendered, as before.
+    choice orders into kept text without rendering the template.
     """
     sections = quizview["sections"]
     key: tuple[Hashable, ...] = ("quiz", request.script_root, template, quizview["place"], quizview.get("topic_score"))
     key += tuple(_section_key(section) for section in sections)
-    held = tuple(view.question for section in sections for view in section.questions)
+    views = [view for section in sections for view in section.questions]
+    counts = [len(section.questions) for section in sections]
+    return _kept_render(key, views, counts, render, gzipped)
+
+
+def kept_answer(
+    view: Any, score: Any, topic: Any, render: Callable[[], str], gzipped: bool
+) -> tuple[str, list[gzsplice.Piece] | None]:
+    """The htmx answer to a quiz form (`render()`: the question and its scores out of band), kept the same way.
+
+    Kept per the question's key, its section's id and the two scores.
+    """
+    key = ("answer", request.script_root, _question_key(view), view.section_id, score, topic)
+    return _kept_render(key, [view], [1], render, gzipped)
+
+
+def _kept_render(
+    key: Hashable, views: list[Any], counts: list[int], render: Callable[[], str], gzipped: bool
+) -> tuple[str, list[gzsplice.Piece] | None]:
+    """`render()`, made of kept questions or sections (`counts`: the views each fills its choices from), kept whole.
+
+    The text with this learner's token and choice orders, and with `gzipped` also as pieces (None:
+    deflate the text). A render that cannot be kept is rendered every time, as before.
+    """
+    held = tuple(view.question for view in views)
     token = learner.csrf_token()
     known = _known(key, held)
     if known is None:
         text, shapes = _render_keeping(render)
-        known = _nested(held, token, text, shapes, [len(section.questions) for section in sections])
+        known = _nested(held, token, text, shapes, counts)
         if known is None:
             start_splice()
             text = render()
             return text, spliced(text) if gzipped else None
         _QUESTIONS.put(key, known)
-    views = [view for section in sections for view in section.questions]
     own = gzsplice.deflate(token.encode()) if gzipped and len(token.encode()) == known.token_length else None
     texts, pieces = known.fill(token, views, own)
     return "".join(texts), pieces if own is not None else None
