@@ -710,3 +710,29 @@ def test_two_app_processes_on_one_redis_and_one_database_serve_one_learner(
     finally:
         for app in (one, two):
             app.extensions["tutor.backend"].close()
+
+
+def test_the_kept_step_order_and_section_titles_equal_the_ones_computed_afresh(app: Flask) -> None:
+    """shown_order keeps only whether a question's choices are steps (lesson data); _title keeps the title."""
+    from tutor import quiz_views
+
+    catalog = app.extensions["tutor.catalog"]
+    learners = ["learner-a-" + "x" * 30, "learner-b-" + "y" * 30]
+    seen_steps = seen_shuffled = 0
+    with app.test_request_context():
+        for lesson in catalog.lessons():
+            for name, questions in lesson.quizzes():
+                for _ in range(2):  # the second time from what the first kept
+                    assert quiz_views._title(lesson, name) == quiz_views._new_title(lesson, name)
+                for question in questions:
+                    texts = [choice.text for choice in question.choices]
+                    steps = [re.fullmatch(r"\s*steps?\s+(\d+)\s*", text, re.IGNORECASE) for text in texts]
+                    for who in learners * 2:
+                        shown = quiz_views.shown_order(question, who, lesson.id, name)
+                        if all(steps):
+                            assert shown == sorted(range(len(texts)), key=lambda i: int(steps[i].group(1)))  # type: ignore[union-attr]
+                            seen_steps += 1
+                        else:
+                            assert shown == quiz.choice_order(who, lesson.id, name, question.number, len(texts))
+                            seen_shuffled += 1
+    assert seen_steps and seen_shuffled

@@ -79,3 +79,26 @@ def test_a_kept_click_varies_on_the_cookie_and_sends_none_back(app: Flask) -> No
     click = client.get(f"{walk}?step=2", headers={"HX-Request": "true"})
     assert click.status_code == 200 and "Set-Cookie" not in click.headers
     assert {"Cookie", "HX-Request", "Accept-Encoding"} <= set(click.vary)
+
+
+def test_the_csrf_token_computed_once_per_request_follows_the_learner_id(app: Flask) -> None:
+    """csrf_token() is kept for the rest of a request per learner id: another id in the session gets its own."""
+    import hashlib
+    import hmac
+
+    from flask import session
+
+    from tutor import learner
+
+    def expected(who: str) -> str:
+        return hmac.new(b"test-secret", b"csrf:" + who.encode(), hashlib.sha256).hexdigest()
+
+    with app.test_request_context():
+        token = learner.csrf_token()  # makes the learner's id
+        made = learner.current()
+        assert made is not None and token == expected(made) and learner.csrf_token() == token
+        session["learner"] = LEARNER
+        assert learner.csrf_token() == expected(LEARNER) != token
+    with app.test_request_context():  # a new request, a new learner: nothing kept from the last one
+        again = learner.csrf_token()
+        assert again == expected(str(learner.current())) and again not in (token, expected(LEARNER))

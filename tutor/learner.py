@@ -46,10 +46,15 @@ def made_now() -> str | None:
 
 
 def csrf_token() -> str:
-    """The token a form of this learner must send back."""
+    """The token a form of this learner must send back (computed once per request and learner id)."""
     learner = current() or ""
+    known: tuple[str, str] | None = g.get("csrf_token")
+    if known is not None and known[0] == learner:
+        return known[1]
     key = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(key, b"csrf:" + learner.encode(), hashlib.sha256).hexdigest()
+    token = hmac.new(key, b"csrf:" + learner.encode(), hashlib.sha256).hexdigest()
+    g.csrf_token = (learner, token)
+    return token
 
 
 CSRF_HEADER = "X-CSRF-Token"

@@ -97,6 +97,18 @@ def _section_id(name: str) -> str:
 
 
 def _title(lesson: Lesson, name: str) -> str:
+    """A quiz section's title, once per (lesson object, quiz)."""
+    known = _TITLES.get((id(lesson), name))
+    if known is None or known[0] is not lesson:
+        known = (lesson, _new_title(lesson, name))
+        _TITLES.put((id(lesson), name), known)
+    return known[1]  # type: ignore[no-any-return]
+
+
+_TITLES = tracecache._Lru(1024)  # (id(lesson), quiz name) -> (lesson, title): the lesson is held
+
+
+def _new_title(lesson: Lesson, name: str) -> str:
     if name == quiz.PERFORMANCE and lesson.performance:
         return f"Performance & Optimization: {lesson.performance.scenario}"
     walk = lesson.step_through(name.removeprefix(quiz.STEP_THROUGH))
@@ -244,10 +256,22 @@ def shown_order(question: Question, who: str, lesson_id: str, name: str) -> list
     "Step 4, Step 1, Step 3" asks the learner to sort before they can think; shuffled or not, the
     right answer's place gives nothing away when the choices are a sequence.
     """
-    numbers = [_STEP_CHOICE.fullmatch(c.text) for c in question.choices]
-    if all(numbers):
-        return sorted(range(len(question.choices)), key=lambda i: int(numbers[i].group(1)))  # type: ignore[union-attr]
+    known = _STEP_ORDERS.get(id(question))
+    if known is None or known[0] is not question:  # once per question object: lesson data only
+        numbers = [_STEP_CHOICE.fullmatch(c.text) for c in question.choices]
+        in_steps = None
+        if all(numbers):
+            in_steps = sorted(range(len(question.choices)), key=lambda i: int(numbers[i].group(1)))  # type: ignore[union-attr]
+        known = (question, in_steps)
+        _STEP_ORDERS.put(id(question), known)
+    if known[1] is not None:
+        return list(known[1])
     return quiz.choice_order(who, lesson_id, name, question.number, len(question.choices))
+
+
+# id(question) -> (question, its choices in step order, or None when they are not all steps): the
+# question is held, so its id is not reused while listed.
+_STEP_ORDERS = tracecache._Lru(4096)
 
 
 def quiz_section(lesson: Lesson, name: str, reached: dict[str, int] | None = None) -> dict[str, Any] | None:
