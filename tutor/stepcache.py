@@ -196,9 +196,7 @@ class _Shape:
     items: tuple[tuple[str, ...], ...]
     owners: tuple[int, ...]  # per choices slot: which of the views its order comes from
     deflated: tuple[gzsplice.Piece, ...]
-    # per slot: the preset dictionary of the text that fills it (a choices slot's, deflated once per order)
-    before: tuple[bytes, ...]
-    token_length: int  # the length of a CSRF token in `before`: a token of another length is not spliced
+    token_length: int  # the length of a CSRF token in the preset dictionaries: a token of another length is not spliced
 
     def fill(
         self, token: str, views: Sequence[Any], own: gzsplice.Piece | None
@@ -231,7 +229,10 @@ class _Shape:
         key = (id(self), number, order)
         known = _ORDERS.get(key)
         if known is None or known[0] is not self:
-            known = (self, gzsplice.deflate(text.encode(), zdict=self.before[index // 2]))
+            known = (
+                self,
+                gzsplice.deflate(text.encode(), zdict=_layout(self.parts, self.items, self.token_length, index)),
+            )
             _ORDERS.put(key, known)
         return known[1]  # type: ignore[no-any-return]
 
@@ -262,18 +263,29 @@ def _shape(
             if number:
                 flat += [_CSRF, ""]
             flat[-1] = str(flat[-1]) + text
-    layout: list[bytes] = []  # the shape's bytes, with a NUL for each byte of a learner's own
-    deflated, before = [], []
-    for index, part in enumerate(flat):
+    length = len(token.encode())
+    deflated = tuple(
+        gzsplice.deflate(str(part).encode(), zdict=_layout(flat, items, length, index))
+        for index, part in enumerate(flat)
+        if not index % 2
+    )
+    return _Shape(held, tuple(flat), items, owners, deflated, length)
+
+
+def _layout(parts: Sequence[str | int], items: tuple[tuple[str, ...], ...], token_length: int, upto: int) -> bytes:
+    """The preset dictionary of part `upto`: the last 32 KB of the shape before it, a NUL for each learner's byte.
+
+    Computed when a piece is deflated (a text once, a choices slot once per order), not kept.
+    """
+    layout: list[bytes] = []
+    for index, part in enumerate(parts[:upto]):
         if not index % 2:
-            encoded = str(part).encode()
-            deflated.append(gzsplice.deflate(encoded, zdict=b"".join(layout)[-_WINDOW:]))
-            layout.append(encoded)
-            continue
-        length = len(token.encode()) if part == _CSRF else sum(len(item.encode()) for item in items[int(part)])
-        before.append(b"".join(layout)[-_WINDOW:])
-        layout.append(bytes(length))
-    return _Shape(held, tuple(flat), items, owners, tuple(deflated), tuple(before), len(token.encode()))
+            layout.append(str(part).encode())
+        elif part == _CSRF:
+            layout.append(bytes(token_length))
+        else:
+            layout.append(bytes(sum(len(item.encode()) for item in items[int(part)])))
+    return b"".join(layout)[-_WINDOW:]
 
 
 def _question_shape(view: Any, token: str, caller: Callable[[], str]) -> _Shape | None:
