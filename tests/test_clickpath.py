@@ -287,6 +287,14 @@ def test_a_click_not_kept_yet_is_rendered_by_flask_and_then_taken_from_the_kept_
     twin.same_progress()
 
 
+def test_the_first_step_through_by_its_long_address_is_answered_as_by_its_short_one(twin: Twin) -> None:
+    twin.start()
+    short, served_short = twin.send(f"{BROKER}?step=2", CLICK)
+    long, served_long = twin.send(f"{BROKER}/main?step=2", CLICK)  # Flask routes both to the first step-through
+    assert served_short and served_long and long.get_data() == short.get_data()
+    twin.same_progress()
+
+
 @pytest.mark.parametrize(
     ("path", "headers", "method", "status"),
     [
