@@ -50,12 +50,14 @@ def two_servers(tmp_path: Path, real_redis: str, postgres_url: str) -> Iterator[
         "TUTOR_SECRET_KEY": "one-secret-for-every-process",
         "TUTOR_LESSONS": str(LESSONS),
         "TUTOR_INSTANCE_PATH": str(tmp_path / "instance"),
+        "TUTOR_WARM": "1",  # as deployed: each worker warms before it serves (tests/conftest.py turns it off)
     }
     ports = [free_port(), free_port()]
     logs = [(tmp_path / f"gunicorn-{port}.log").open("wb") for port in ports]
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4", "--bind", f"127.0.0.1:{port}"]
+            [sys.executable, "-m", "gunicorn", "--workers", "1", "--threads", "4", "--reuse-port"]
+            + ["--bind", f"127.0.0.1:{port}"]
             + ["tutor:create_app()"],
             env=env,
             stdout=subprocess.DEVNULL,

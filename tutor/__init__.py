@@ -38,4 +38,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         from tutor import warmup
 
         warmup.warm(app)
+    from tutor import clickpath  # last: in front of everything Flask serves
+
+    clickpath.init_app(app)
     return app

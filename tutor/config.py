@@ -32,6 +32,8 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None) -> dict
         "TUTOR_DB_UPGRADE": os.environ.get("TUTOR_DB_UPGRADE", "1") != "0",
         # Warm the process before it serves (tutor/warmup.py): about a second at start; 0 to skip (the tests).
         "TUTOR_WARM": os.environ.get("TUTOR_WARM", "1") != "0",
+        # Plain step clicks answered without entering Flask (tutor/clickpath.py); 0 sends every request to Flask.
+        "TUTOR_HOT_CLICKS": os.environ.get("TUTOR_HOT_CLICKS", "1") != "0",
     }
     config.update(given)
     if "DATABASE_URL" not in given:

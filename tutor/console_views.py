@@ -9,6 +9,7 @@ JavaScript (htmx) only the stepper fragment comes back, without it a success red
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -60,17 +61,28 @@ def has_own_run(lesson: Lesson, walk: StepThrough, who: str) -> bool:
     return _run_name(lesson, walk) in _known_runs(who)
 
 
+def cookie_lists_run(cookie: Mapping[str, Any], lesson: Lesson, walk: StepThrough) -> bool | None:
+    """`has_own_run` from a session cookie's payload alone; None for a cookie without the list (the store decides)."""
+    known = _listed(cookie)
+    return None if known is None else _run_name(lesson, walk) in known
+
+
+def _listed(cookie: Mapping[str, Any]) -> list[str] | None:
+    known = cookie.get(RUNS)
+    return [str(name) for name in known] if isinstance(known, list) else None
+
+
 def _known_runs(who: str) -> list[str]:
     """The cookie's list of step-throughs with a run; from the store (once) for a cookie without it."""
-    known = session.get(RUNS)
-    if not isinstance(known, list) and who == learner.made_now():
+    known = _listed(session)
+    if known is None and who == learner.made_now():
         known = session[RUNS] = []  # an id made in this request has no run
-    if not isinstance(known, list):
+    if known is None:
         t = db.own_runs.c
         rows = progress.store().execute(select(t.lesson, t.walkthrough).where(t.learner == who))
         known = sorted(f"{lesson_id}/{slug}" for lesson_id, slug in rows)
         session[RUNS] = known
-    return [str(name) for name in known]
+    return known
 
 
 def _run_name(lesson: Lesson, walk: StepThrough) -> str:

@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask, current_app, g, request, session
 
@@ -26,8 +28,8 @@ def init_app(app: Flask) -> None:
 
 def current(create: bool = True) -> str | None:
     """The learner's id; a new one is made (and the cookie set) on first need."""
-    learner = session.get("learner")
-    if isinstance(learner, str) and _ID.match(learner):
+    learner = id_in(session)
+    if learner is not None:
         return learner
     if not create:
         return None
@@ -37,6 +39,14 @@ def current(create: bool = True) -> str | None:
     g.new_learner = learner
     progress.store().mark_new(learner)
     return learner
+
+
+def id_in(cookie: Mapping[str, Any]) -> str | None:
+    """The learner id a session cookie's payload holds, if it is a well-formed one."""
+    learner = cookie.get("learner")
+    if isinstance(learner, str) and _ID.match(learner):
+        return learner
+    return None
 
 
 def made_now() -> str | None:

@@ -519,7 +519,7 @@ def predictions(lesson: Lesson, walk: StepThrough, who: str, requested: int) -> 
     Called by the step-through view on every click: a prediction asks at step N-1 and shows its
     result at step N, so at every other step (and in walks without predictions) nothing is read.
     """
-    if not any(q.ask_before_step in (requested, requested + 1) for q in walk.quiz):
+    if not reads_predictions(walk, requested):
         return Hold(step=requested), {}
     name = quiz.quiz_name(walk)
     answers = [a for a in progress.store().answers(who, lesson.id) if a.quiz == name]
@@ -541,6 +541,11 @@ def predictions(lesson: Lesson, walk: StepThrough, who: str, requested: int) -> 
         just = session.pop(JUST_PREDICTED, None) == _prediction_key(lesson.id, name, shown.number)
         context["prediction_result"] = PredictionResult(shown, first, held.step, focus=just)
     return held, context
+
+
+def reads_predictions(walk: StepThrough, step: int) -> bool:
+    """Whether `predictions` reads the store at this step: it is step N-1 or N of a prediction asked before step N."""
+    return any(q.ask_before_step in (step, step + 1) for q in walk.quiz)
 
 
 def _prediction_key(lesson_id: str, name: str, number: int) -> str:

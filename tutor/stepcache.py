@@ -107,14 +107,19 @@ def kept(lesson: Lesson, trace: dict[str, Any], key: Hashable, render: Callable[
     """
     if not isinstance(trace, tracecache.SharedTrace):
         return None
-    full_key = (id(lesson), trace.key, key)
-    known: Kept | None = _RESPONSES.get(full_key)
-    if known is not None and known.lesson is lesson:
+    known = kept_already(lesson, trace.key, key)
+    if known is not None:
         return known
     known = _split(lesson, render())
     if known is not None:
-        _RESPONSES.put(full_key, known)
+        _RESPONSES.put((id(lesson), trace.key, key), known)
     return known
+
+
+def kept_already(lesson: Lesson, version: tuple[str, ...], key: Hashable) -> Kept | None:
+    """The response `kept` keeps for (lesson, trace version, key), if it is kept already; nothing is rendered."""
+    known: Kept | None = _RESPONSES.get((id(lesson), version, key))
+    return known if known is not None and known.lesson is lesson else None
 
 
 def _split(lesson: Lesson, text: str) -> Kept | None:

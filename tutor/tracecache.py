@@ -107,6 +107,16 @@ def trace(
     return _shared({**full, "executed": count, "steps": full["steps"][:count]}, full.key)
 
 
+def kept_version(walk: StepThrough, backend: Backend, lesson_id: str) -> tuple[str, ...] | None:
+    """The version key of the walk's full trace if this process has it already (nothing runs), else None.
+
+    What `trace` would serve is then a slice of that trace with this key (tutor/clickpath.py looks
+    up a kept click by it without building the slice).
+    """
+    key = _key(walk, backend, lesson_id)
+    return key if _TRACES.get(key) is not None else None
+
+
 def is_shared(trace: dict[str, Any]) -> bool:
     """True for a trace this cache served (the same for every learner), False for a learner's own run."""
     return isinstance(trace, SharedTrace)
@@ -124,8 +134,12 @@ def _shared(trace: dict[str, Any], key: tuple[str, ...]) -> SharedTrace:
     return shared
 
 
+def _key(walk: StepThrough, backend: Backend, lesson_id: str) -> tuple[str, ...]:
+    return (version(walk), lesson_id, backend.name, backend.url or "")
+
+
 def _full(walk: StepThrough, backend: Backend, lesson_id: str, key_ttl: float | None = None) -> SharedTrace:
-    key = (version(walk), lesson_id, backend.name, backend.url or "")
+    key = _key(walk, backend, lesson_id)
     known = _TRACES.get(key)
     if known is not None:
         return known  # type: ignore[no-any-return]

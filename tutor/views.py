@@ -108,7 +108,7 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     own = console_views.has_own_run(lesson, walk, who)  # from the signed cookie, no store read
     # The quiz section is on the page; a fragment carries it (out of band) only when it changed: a
     # prediction was just graded, or one opened because its step has now run.
-    asked = [q.ask_before_step for q in walk.quiz if q.ask_before_step]
+    asked = asked_steps(walk)
     opened = fragment and _opens_a_prediction(lesson, walk, who, step, asked)
     graded = prediction.get("prediction_result")
     needs_quiz = not fragment or opened or (graded is not None and graded.focus)
@@ -222,14 +222,44 @@ def kept_step(
             csrf_token=lambda: stepcache.CSRF_SLOT,
         )
 
-    # The addresses in it follow from the lesson id (in `kept`'s key), the slug and where the app is mounted.
     shape = (held.question.number if held else None, graded, has_quiz)
-    key = (walk.slug, step, request.script_root, fragment, shape)
-    return stepcache.kept(lesson, trace, key, learner_free)
+    return stepcache.kept(lesson, trace, kept_key(walk, step, request.script_root, fragment, shape), learner_free)
+
+
+def kept_key(
+    walk: StepThrough, step: int, script_root: str, fragment: bool, shape: tuple[int | None, bool, bool]
+) -> tuple[Any, ...]:
+    """Which kept response a step is (`kept_step`; tutor/clickpath.py looks a plain click up by it).
+
+    The addresses in it follow from the lesson id (in `kept`'s key), the slug and where the app is
+    mounted; `shape` is (held prediction's number, graded, has a quiz section).
+    """
+    return (walk.slug, step, script_root, fragment, shape)
+
+
+PLAIN = (None, False, False)  # the shape of a click with nothing of the learner's in it
 
 
 _LOCKED = re.compile(r"[0-9]{1,6}(?: [0-9]{1,6}){0,63}|")
 LOCKED_HEADER = "X-Tutor-Locked"
+
+
+def asked_steps(walk: StepThrough) -> list[int]:
+    """The steps before which the step-through's predictions are asked (their ask_before_step)."""
+    return [q.ask_before_step for q in walk.quiz if q.ask_before_step]
+
+
+def consults_locked(asked: list[int], step: int) -> bool:
+    """Whether a click at `step` may open a prediction (one is asked at or before it): the answer then varies on it."""
+    return any(asked_at <= step for asked_at in asked)
+
+
+def opens_by_header(asked: list[int], step: int, header: str | None) -> bool | None:
+    """Whether `step` opens a prediction the page says it shows locked (X-Tutor-Locked); None without a valid header."""
+    if header is None or not _LOCKED.fullmatch(header):
+        return None
+    locked = {int(number) for number in header.split()}
+    return any(asked_at <= step for asked_at in asked if asked_at in locked)
 
 
 def _opens_a_prediction(lesson: Lesson, walk: StepThrough, who: str, step: int, asked: list[int]) -> bool:
@@ -240,13 +270,12 @@ def _opens_a_prediction(lesson: Lesson, walk: StepThrough, who: str, step: int, 
     learner's furthest step is read from the store. A wrong header only makes the quiz section come
     along with the step, rendered from the store as always.
     """
-    if not any(asked_at <= step for asked_at in asked):
+    if not consults_locked(asked, step):
         return False
     g.varies_on_locked = True
-    header = request.headers.get(LOCKED_HEADER)
-    if header is not None and _LOCKED.fullmatch(header):
-        locked = {int(number) for number in header.split()}
-        return any(asked_at <= step for asked_at in asked if asked_at in locked)
+    opens = opens_by_header(asked, step, request.headers.get(LOCKED_HEADER))
+    if opens is not None:
+        return opens
     reached_before = _furthest(lesson, walk, who)
     return any(reached_before < asked_at <= step for asked_at in asked)
 
@@ -267,6 +296,14 @@ def _requested_step(walk: StepThrough, lesson_id: str, who: str) -> tuple[int, b
     if raw is None:
         saved = progress.store().steps(who, lesson_id).get(walk.slug)
         return (min(saved.current, count) if saved else 0), False
-    if not _STEP.fullmatch(raw):
+    asked = parse_step(raw, count)
+    if asked is None:
         fail(400, messages.LEARNER_BAD_STEP.format(count=count))
+    return asked
+
+
+def parse_step(raw: str, count: int) -> tuple[int, bool] | None:
+    """?step= of a walk of `count` steps: the step shown and whether it was past the last; None if malformed."""
+    if not _STEP.fullmatch(raw):
+        return None
     return min(int(raw), count), int(raw) > count

@@ -13,9 +13,10 @@ import redis
 from flask import Flask, Request, Response, abort, current_app, g, make_response, render_template, request, url_for
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 from itsdangerous import BadSignature
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from tutor import gzsplice, messages, stepcache
+from tutor import gzsplice, learner, messages, stepcache
 from tutor.backend import Backend
 from tutor.catalog import Catalog
 from tutor.inline import inline
@@ -71,8 +72,13 @@ def is_fragment_request() -> bool:
     so a cache never hands a fragment to a page load or the other way round, whoever asked.
     """
     g.varies_on_htmx = True
-    g.fragment = request.headers.get("HX-Request") == "true" and not request.headers.get("HX-History-Restore-Request")
+    g.fragment = wants_fragment(request.headers)
     return bool(g.fragment)
+
+
+def wants_fragment(headers: Headers) -> bool:
+    """The decision of `is_fragment_request` from the request's headers (tutor/clickpath.py asks it too)."""
+    return headers.get("HX-Request") == "true" and not headers.get("HX-History-Restore-Request")
 
 
 def render(page: str | None, fragment: str | None = None, **context: Any) -> Response:
@@ -98,8 +104,8 @@ def send_kept(
     """
     filled = filled or {}
     if accepts_gzip():
-        return _KeptResponse(kept.gzip(filled, ready), headers=_kept_headers(True, also_vary))
-    return _KeptResponse(kept.body(filled), headers=_kept_headers(False, also_vary))
+        return _KeptResponse(kept.gzip(filled, ready), headers=kept_headers(True, also_vary))
+    return _KeptResponse(kept.body(filled), headers=kept_headers(False, also_vary))
 
 
 def send_text(text: str, pieces: list[gzsplice.Piece] | None) -> Response:
@@ -111,8 +117,8 @@ def send_text(text: str, pieces: list[gzsplice.Piece] | None) -> Response:
     body = text.encode()
     if accepts_gzip() and len(body) >= _GZIP_FROM:
         data = gzsplice.join(pieces) if pieces is not None else gzip.compress(body, compresslevel=1)
-        return _KeptResponse(data, headers=_kept_headers(True, ()))
-    return _KeptResponse(body, headers=_kept_headers(False, ()))
+        return _KeptResponse(data, headers=kept_headers(True, ()))
+    return _KeptResponse(body, headers=kept_headers(False, ()))
 
 
 class _KeptResponse(Response):
@@ -124,7 +130,7 @@ class _KeptResponse(Response):
 
 
 @functools.cache
-def _kept_headers(gzipped: bool, also_vary: tuple[str, ...]) -> list[tuple[str, str]]:
+def kept_headers(gzipped: bool, also_vary: tuple[str, ...]) -> list[tuple[str, str]]:
     """Built once per (gzip, extra Vary): werkzeug copies the list into each response's own headers."""
     return [
         ("Content-Type", "text/html; charset=utf-8"),
@@ -161,8 +167,7 @@ class _LearnerSessions(SecureCookieSessionInterface):
         if not header or not app.secret_key:
             return super().open_session(app, request)
         # Keyed by the whole Cookie header, so a remembered one is not even parsed again.
-        key = ((app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ())), str(header))
-        max_age = int(app.permanent_session_lifetime.total_seconds())
+        key = self._key(app, header)
         known = self._verified.get(key)
         if known is None:
             value = request.cookies.get(self.get_cookie_name(app))
@@ -171,7 +176,7 @@ class _LearnerSessions(SecureCookieSessionInterface):
             serializer = self.get_signing_serializer(app)
             assert serializer is not None
             try:
-                data, signed = serializer.loads(value, max_age=max_age, return_timestamp=True)
+                data, signed = serializer.loads(value, max_age=_max_age(app), return_timestamp=True)
             except BadSignature:
                 return self.session_class()
             if not isinstance(data, dict):
@@ -180,10 +185,38 @@ class _LearnerSessions(SecureCookieSessionInterface):
             if len(self._verified) > _VERIFIED_MAX:
                 self._verified.popitem(last=False)
         data, signed = known
-        if not 0 <= int(time.time()) - signed <= max_age:  # itsdangerous's SignatureExpired
+        if not _within_age(app, signed):  # itsdangerous's SignatureExpired
             self._verified.pop(key, None)
             return self.session_class()
-        session = self.session_class(_copy(data))
+        return self._session(_copy(data), signed)
+
+    def verified(self, app: Flask, header: str | None) -> Mapping[str, Any] | None:
+        """The payload of a Cookie header `open_session` has fully verified already, if Flask would use it unchanged.
+
+        For tutor/clickpath.py, which answers a step click without Flask: None when the header was
+        not verified yet (or failed), has expired, is due to be signed again (`should_set_cookie`),
+        or holds no well-formed learner id; Flask then opens it (and verifies, refuses or re-signs
+        it) as always. Nothing is verified here. The payload is the remembered one: read it, never
+        change it.
+        """
+        if not header or not app.secret_key:
+            return None
+        known = self._verified.get(self._key(app, header))
+        if known is None:
+            return None
+        data, signed = known
+        if not _within_age(app, signed) or learner.id_in(data) is None:
+            return None
+        if self.should_set_cookie(app, self._session(data, signed)):
+            return None
+        return data  # type: ignore[no-any-return]
+
+    @staticmethod
+    def _key(app: Flask, header: str) -> tuple[Any, str]:
+        return ((app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ())), str(header))
+
+    def _session(self, data: Any, signed: int) -> SecureCookieSession:
+        session = self.session_class(data)
         session.signed_at = signed  # type: ignore[attr-defined]  # should_set_cookie: signed again after a day
         return session
 
@@ -202,6 +235,15 @@ class _LearnerSessions(SecureCookieSessionInterface):
 
 
 SESSION_RESIGN_SECONDS = 24 * 60 * 60  # a cookie older than this is signed again, for a fresh expiry
+
+
+def _max_age(app: Flask) -> int:
+    return int(app.permanent_session_lifetime.total_seconds())
+
+
+def _within_age(app: Flask, signed: int) -> bool:
+    """Whether a cookie signed at `signed` is still accepted (as itsdangerous checks max_age)."""
+    return 0 <= int(time.time()) - signed <= _max_age(app)
 
 
 # Cookies remembered as verified, per process: the most recent ones (about one per active learner).
@@ -276,7 +318,12 @@ _GZIP_FROM = 1024  # bytes: a smaller body goes as it is
 
 def accepts_gzip() -> bool:
     """Whether the client takes gzip: kept responses are then sent from their deflated pieces."""
-    return "gzip" in request.headers.get("Accept-Encoding", "")
+    return takes_gzip(request.headers)
+
+
+def takes_gzip(headers: Headers) -> bool:
+    """The decision of `accepts_gzip` from the request's headers (tutor/clickpath.py asks it too)."""
+    return "gzip" in headers.get("Accept-Encoding", "")
 
 
 def _redis_down(error: Exception) -> tuple[str, int]:
