@@ -7,8 +7,11 @@ round trip, with no BEGIN and COMMIT around it. Only what needs several statemen
 
 A click reads the learner's steps, answers, hints and own runs in one lesson, in one query, kept for
 the rest of that request only (its own writes are applied to it, so it never shows less than the
-database holds for this request); the next request reads again. A click costs two statements: that
-read, and the step upsert.
+database holds for this request); the next request reads again. A click costs at most two
+statements: that read, and the step upsert. On PostgreSQL a write that the request follows with
+that read sends both as one statement (the write as a CTE): a full page's step upsert
+(`record_step(read=True)`) and a quiz attempt (`record_attempt`). A learner id made in this request
+is read from nothing (`mark_new`).
 """
 
 from __future__ import annotations

@@ -7,7 +7,10 @@ Four things are kept, all derived from the lesson alone, never from a learner:
 - the stepper's template context (rows, lanes, tracker, highlighted code) for a cached trace at step k;
 - quiz questions and sections, per standing on each question (last answer, attempts, points, hint
   used): the same for everyone with that standing, with the token and the learner's choice order put
-  in per request (`kept_question`, `kept_section`);
+  in per request (`kept_question`, `kept_section`); so are a kept page's whole quiz slot and the htmx
+  answer to a quiz form, without rendering their template (`kept_quiz`, `kept_answer`). Their texts
+  are kept deflated too, each with what precedes it as a preset dictionary (a learner's bytes as
+  NULs), so a gzipped page or answer deflates nothing of them per request;
 - rendered pieces of the page, marked in the template with
   `{% call cached_fragment("name", trace, step, base_url) %}...{% endcall %}`.
   A piece may use only what its key determines: the lesson version, the step, the page address.
