@@ -73,6 +73,24 @@
     if (again) again.focus();
     focusedId = null;
   });
+  // A form that came in a fragment has no CSRF field: the page's hx-headers gives htmx the token. If
+  // it is submitted before htmx has taken it over (Enter pressed while a swap settles), the browser
+  // posts it itself; the token then goes along as a field, and the post is answered as without
+  // JavaScript (the whole page), not refused as a forged form.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form || form.tagName !== "FORM" || (form.getAttribute("method") || "").toLowerCase() !== "post") return;
+    if (form.querySelector('input[name="csrf"]')) return;
+    var token;
+    try { token = JSON.parse(document.body.getAttribute("hx-headers") || "{}")["X-CSRF-Token"]; } catch (e) { return; }
+    if (!token) return;
+    var field = document.createElement("input");
+    field.type = "hidden";
+    field.name = "csrf";
+    field.value = token;
+    form.appendChild(field);
+  }, true);
+
   function ready() { keepInView(document); focusPrediction(); }
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", ready); else ready();
 })();

@@ -83,3 +83,26 @@ def test_the_console_works_as_plain_forms_without_javascript(browser: object, li
         expect(page.locator("h1")).to_be_visible()  # the whole page, not a bare error page
     finally:
         context.close()
+
+
+def test_a_console_form_posted_by_the_browser_itself_carries_the_token(page: Page) -> None:
+    """A fragment's form has no CSRF field (htmx sends the page's token as a header). Submitted before
+    htmx has taken it over, e.g. Enter pressed while a swap settles, the browser posts it natively:
+    stepper.js adds the token, so the command is answered on a whole page instead of refused with 400.
+    """
+    page.goto(f"{STEP_THROUGH}?step=2")
+    page.locator("#ctl-next").click()  # step 3 comes as an htmx fragment: its form has no token field
+    expect(page.locator("#position")).to_have_text("Step 3 of 5")
+    expect(page.locator("#console-form input[name='csrf']")).to_have_count(0)
+    # A copy of the form is one htmx has never processed: submitting it is the browser's own post.
+    page.evaluate(
+        """() => {
+            const form = document.getElementById("console-form");
+            const copy = form.cloneNode(true);
+            form.replaceWith(copy);
+            copy.querySelector("#console-line").value = "HELP LPUSH";
+            copy.requestSubmit();
+        }"""
+    )
+    expect(page.locator("#console-output")).to_have_text("LPUSH key element [element ...]")
+    expect(page.locator("body")).not_to_contain_text("this form has expired")
