@@ -26,17 +26,20 @@
     input.value = position === -1 ? draft : items[items.length - 1 - position];
     input.setSelectionRange(input.value.length, input.value.length);
   });
-  function settle() {
+  // On the swap itself (htmx has just put the focus back in the new line): a key pressed right
+  // after it, before the settle, is then never undone here (typed text cleared, ↑ forgotten).
+  function swapped() {
     position = -1;
+    var line = document.getElementById("console-line");
+    if (line && document.activeElement === line && !document.getElementById("console-output")) line.value = "";
+  }
+  function settle() {
     var log = document.getElementById("console-log");
     if (log) log.scrollTop = log.scrollHeight;
-    var output = document.getElementById("console-output");
     var line = document.getElementById("console-line");
-    if (line && document.activeElement === line) {
-      if (!output) line.value = "";
-      line.scrollIntoView({ block: "nearest" });
-    }
+    if (line && document.activeElement === line) line.scrollIntoView({ block: "nearest" });
   }
+  document.addEventListener("htmx:afterSwap", swapped);
   document.addEventListener("htmx:afterSettle", settle);
-  document.addEventListener("DOMContentLoaded", settle);
+  document.addEventListener("DOMContentLoaded", function () { swapped(); settle(); });
 })();
