@@ -23,7 +23,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tutor import create_app, db, progress, stepcache
+from tutor import create_app, db, progress, quiz, stepcache
 from tutor.clickpath import ClickPath
 from tutor.model import StepThrough
 
@@ -155,6 +155,16 @@ class Twin:
         steps = progress.SqlStore((app or self.hot).extensions["tutor.db"], keep=False).steps(who, lesson_id)
         return {slug: (saved.current, saved.furthest) for slug, saved in steps.items()}
 
+    def decided(self, lesson_id: str, walk: StepThrough) -> frozenset[int]:
+        """The predictions of a step-through the current learner answered or skipped."""
+        who = self.learners[_payload(self.hot, str(self.cookie))["learner"]]
+        name = quiz.quiz_name(walk)
+        return frozenset(
+            q
+            for w, lesson, in_quiz, q, *_ in self.rows(self.hot)["answers"]
+            if (w, lesson, in_quiz) == (who, lesson_id, name)
+        )
+
     def same_progress(self) -> None:
         assert self.rows(self.hot) == self.rows(self.cold)
 
@@ -191,11 +201,20 @@ def _asked(walk: StepThrough) -> list[int]:
     return [q.ask_before_step for q in walk.quiz if q.ask_before_step]
 
 
-def plain_click_is_hot(walk: StepThrough, step: int, locked: str | None) -> bool:
-    """The rule of tutor/clickpath.py, written out again: which clicks of a learner without a run skip Flask."""
+def plain_click_is_hot(
+    walk: StepThrough, step: int, locked: str | None, decided: frozenset[int] = frozenset(), just: bool = False
+) -> bool:
+    """The rule of tutor/clickpath.py, written out again: which clicks of a learner without a run skip Flask.
+
+    `decided`: the walk's predictions this learner answered or skipped; `just`: their cookie holds the
+    mark of a prediction just committed.
+    """
     asked = _asked(walk)
-    if any(at in (step, step + 1) for at in asked):
-        return False  # a prediction is asked before the next step, or graded at this one: the store is read
+    if any(at in (step, step + 1) for at in asked):  # a prediction is asked before the next step, or graded here
+        if just:
+            return False  # Flask takes the mark out of the cookie
+        if any(q.ask_before_step == step + 1 < len(walk.steps) + 1 and q.number not in decided for q in walk.quiz):
+            return False  # the question is held in place of Next: its form is Flask's
     if not any(at <= step for at in asked):
         return True
     if locked is None or not re.fullmatch(r"[0-9]{1,6}(?: [0-9]{1,6}){0,63}|", locked):
@@ -207,23 +226,30 @@ def _walk_url(lesson_id: str, index: int, slug: str) -> str:
     return f"/lessons/{lesson_id}/step-through" + ("" if index == 0 else f"/{slug}")
 
 
-def _every_click(twin: Twin, own_runs: set[str]) -> tuple[int, int]:
-    """Every step of every step-through, in four header variants; (clicks the path took, clicks expected)."""
-    taken = expected = 0
+def _every_click(twin: Twin, own_runs: set[str]) -> tuple[int, int, int]:
+    """Every step of every step-through, in four header variants.
+
+    (clicks the path took, clicks expected, of those taken the ones at step N-1 or N of a prediction).
+    """
+    taken = expected = at_predictions = 0
     for lesson in twin.hot.extensions["tutor.catalog"].lessons():
         for index, walk in enumerate(lesson.step_throughs):
             url = _walk_url(lesson.id, index, walk.slug)
             every = " ".join(str(at) for at in _asked(walk))
+            decided = twin.decided(lesson.id, walk)
             for step in range(len(walk.steps) + 1):
                 for locked, gzipped in ((None, True), ("", False), (every, True), ("x1", False)):
                     headers = {**CLICK, **({"Accept-Encoding": "gzip"} if gzipped else {})}
                     if locked is not None:
                         headers[LOCKED] = locked
                     known = twin.cookie in twin.seen
+                    just = "just_predicted" in _payload(twin.hot, str(twin.cookie))
                     response, served = twin.send(f"{url}?step={step}", headers)
                     assert response.status_code == 200
                     hot = (
-                        known and f"{lesson.id}/{walk.slug}" not in own_runs and plain_click_is_hot(walk, step, locked)
+                        known
+                        and f"{lesson.id}/{walk.slug}" not in own_runs
+                        and plain_click_is_hot(walk, step, locked, decided, just)
                     )
                     assert served == hot, f"{url}?step={step} {headers}: served {served}, expected {hot}"
                     if served:  # its write is the one Flask makes: this step is the current one on both sites
@@ -231,7 +257,8 @@ def _every_click(twin: Twin, own_runs: set[str]) -> tuple[int, int]:
                         assert mine == twin.progress_in(lesson.id, twin.cold) and mine[walk.slug][0] == step
                     taken += served
                     expected += hot
-    return taken, expected
+                    at_predictions += served and any(at in (step, step + 1) for at in _asked(walk))
+    return taken, expected, at_predictions
 
 
 @pytest.fixture
@@ -241,8 +268,9 @@ def twin(tmp_path: Path) -> Twin:
 
 def test_every_click_of_a_new_learner_is_answered_as_flask_answers_it(twin: Twin) -> None:
     twin.start()
-    taken, expected = _every_click(twin, own_runs=set())
-    assert taken == expected and expected > 300  # 379 of the 856 clicks (every step, four variants)
+    taken, expected, at_predictions = _every_click(twin, own_runs=set())
+    assert taken == expected and expected > 400  # 407 of the 856 clicks (every step, four variants)
+    assert at_predictions > 20  # 28: step N of every prediction (nothing graded, nothing held there)
     twin.same_progress()
 
 
@@ -260,8 +288,13 @@ def test_every_click_of_a_learner_with_graded_and_held_predictions_is_answered_a
     assert "just_predicted" in _payload(twin.hot, str(twin.cookie))  # its grade is shown (and focused) next
     for step in range(8):  # up to the prediction asked before step 8 of two-workers: held there
         twin.send(f"{BROKER}/two-workers?step={step}", CLICK)
-    taken, expected = _every_click(twin, own_runs=set())
-    assert taken == expected and expected > 300
+    focused, served = twin.send(f"{BROKER}?step=5", CLICK)  # the verdict takes the focus, the mark leaves the cookie
+    assert not served and "autofocus" in focused.get_data(as_text=True)
+    assert "just_predicted" not in _payload(twin.hot, str(twin.cookie))
+    twin.send(f"{BROKER}?step=5", {**CLICK, LOCKED: ""})  # the grade alone (no quiz section): kept from now on
+    taken, expected, at_predictions = _every_click(twin, own_runs=set())
+    assert taken == expected and expected > 400
+    assert at_predictions > 20  # the graded step 5 and the decided step 4 of main among them
     twin.same_progress()
     assert twin.rows(twin.hot)["answers"]  # the prediction was written, on both sites alike
 
@@ -273,7 +306,7 @@ def test_every_click_of_a_learner_with_an_own_run_is_answered_as_flask_answers_i
     response, _ = twin.send(f"{BROKER}/console", CLICK, method="POST", data=form)
     assert response.status_code == 200
     assert _payload(twin.hot, str(twin.cookie))["runs"] == ["redis-broker/main"]
-    taken, expected = _every_click(twin, own_runs={"redis-broker/main"})
+    taken, expected, _ = _every_click(twin, own_runs={"redis-broker/main"})
     assert taken == expected and expected > 300
     twin.same_progress()
     assert twin.rows(twin.hot)["runs"]  # the run was kept, on both sites alike
@@ -501,4 +534,58 @@ def test_a_hot_click_on_a_connection_postgresql_dropped_is_sent_again_once(tmp_p
         who = session["learner"]
     assert progress.SqlStore(app.extensions["tutor.db"], keep=False).steps(who, "redis-broker")["main"].current == 2
     admin.dispose()
+    app.extensions["tutor.db"].dispose()
+
+
+def _predict_at_step_5(twin: Twin, skip: bool) -> str:
+    """A new learner walks to step 4 of main, predicts (or skips) the question asked before step 5, sees step 5."""
+    twin.start()
+    for step in range(1, 5):
+        twin.send(f"{BROKER}?step={step}", CLICK)
+    walk = twin.hot.extensions["tutor.catalog"].get("redis-broker").step_throughs[0]
+    question = next(q for q in walk.quiz if q.ask_before_step == 5)
+    form = {"csrf": twin.csrf(f"{BROKER}?step=4"), "quiz": "step-through:main", "question": str(question.number)}
+    form.update({"skip": "1"} if skip else {"choice": "0"})
+    assert twin.send("/lessons/redis-broker/quiz/predict", method="POST", data=form)[0].status_code == 303
+    twin.send(f"{BROKER}?step=5", CLICK)  # the verdict with the focus: the mark leaves the cookie
+    return str(twin.cookie)
+
+
+def test_one_learners_prediction_and_grade_never_appear_in_anothers_hot_click(twin: Twin) -> None:
+    predicted = _predict_at_step_5(twin, skip=False)
+    skipped = _predict_at_step_5(twin, skip=True)
+    twin.start()
+    for step in range(1, 4):
+        twin.send(f"{BROKER}?step={step}", CLICK)
+    undecided = str(twin.cookie)
+    marks = {predicted: "Your prediction:", skipped: "Prediction skipped.", undecided: None}
+    for round_ in range(2):
+        for cookie, mark in marks.items():
+            twin.cookie = cookie
+            response, served = twin.send(f"{BROKER}?step=5", {**CLICK, LOCKED: ""})
+            text = response.get_data(as_text=True)
+            assert served or round_ == 0  # the first grade (or the first plain step 5) is kept by Flask's render
+            for other in marks.values():
+                assert (other is not None and other in text) == (other is not None and other == mark)
+            assert ('id="prediction-result"' in text) == (mark is not None)
+    twin.same_progress()
+    assert len(twin.rows(twin.hot)["answers"]) == 2
+
+
+def test_a_hot_prediction_click_reads_with_its_upsert_one_statement_on_postgresql(
+    tmp_path: Path, database_url: str
+) -> None:
+    app = _site(tmp_path, hot=True, database_url=database_url)
+    client = _learner_click(app)
+    assert client.get(f"{BROKER}?step=5", headers={**CLICK, LOCKED: ""}).status_code == 200  # keeps step 5's click
+    sent = _statements(app)
+    pool = app.extensions["tutor.db"].pool
+    served = _path(app).served
+    assert client.get(f"{BROKER}?step=5", headers={**CLICK, LOCKED: ""}).status_code == 200
+    assert _path(app).served == served + 1
+    if app.extensions["tutor.db"].dialect.name == "postgresql":
+        assert sent == [("WITH", True)]  # the upsert as a CTE, the learner's lesson read beside it
+    else:
+        assert sent == [("INSERT", True), ("SELECT", True)]
+    assert pool.checkedout() == 0
     app.extensions["tutor.db"].dispose()

@@ -31,14 +31,20 @@ Answered here only when all of these hold:
   a well-formed learner id (`_LearnerSessions.verified`: not expired, not due to be signed again);
   a cookie never seen goes to Flask, which verifies it (and remembers it);
 - the cookie lists the learner's own runs and not this step-through (`console_views.cookie_lists_run`);
-- the step reads no prediction (`quiz_views.reads_predictions`: not step N-1 or N of one asked before
-  step N); where a prediction asked at or before the step could open (`views.consults_locked`), the
-  page's X-Tutor-Locked header is present, valid, and says none opens here (`views.opens_by_header`),
-  and the answer then varies on it, as Flask's does;
+- where a prediction asked at or before the step could open (`views.consults_locked`), the page's
+  X-Tutor-Locked header is present, valid, and says none opens here (`views.opens_by_header`), and
+  the answer then varies on it, as Flask's does (so the quiz section never comes along);
+- at step N-1 or N of a prediction asked before step N (`quiz_views.reads_predictions`, where the
+  view reads the learner's answers): the cookie has no mark of a prediction just committed (the view
+  takes it out, a new cookie, and focuses the verdict); the answers are read with the step upsert
+  (`_at_prediction`) and decided by the view's `quiz_views.prediction_context`; no question is held
+  in place of Next (its form carries an address and the learner's token: Flask renders it); a
+  prediction graded here fills the kept click's outcome slot (`views.prediction_fills`, under an
+  app context: 2026-12-01, bench/step_vs_hello.py);
 - the click is kept already: the step-through's trace has run in this process
   (`tracecache.kept_version`) and the learner-free fragment of this step is kept
   (`stepcache.kept_already`, under `views.kept_key` with the address the app is mounted at), with no
-  slot to fill. Nothing is rendered or run here;
+  slot to fill but a graded prediction's outcome. Nothing else is rendered, nothing is run here;
 - the step upsert succeeds (`SqlStore.record_step`, on a store of its own, with the same one retry
   of a dead pooled connection); if it raises, Flask serves the click (the upsert is idempotent) and
   answers the error as it always has.
@@ -61,6 +67,8 @@ from tutor import console_views, progress, quiz_views, stepcache, tracecache, vi
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
     from flask import Flask
+
+    from tutor.model import Lesson, StepThrough
 
 # Only these paths are looked up in Flask's URL map (a cheap first look); the map has the last word.
 _CANDIDATE = re.compile(r"/lessons/[^/]+/step-through(?:/[^/]+)?")
@@ -123,8 +131,9 @@ class ClickPath:
         step = asked[0]
         if console_views.cookie_lists_run(payload, lesson, walk) is not False:
             return None
-        if quiz_views.reads_predictions(walk, step):
-            return None
+        at_prediction = quiz_views.reads_predictions(walk, step)
+        if at_prediction and quiz_views.JUST_PREDICTED in payload:
+            return None  # the view takes the one-shot mark out of the session (a new cookie) and focuses the verdict
         also_vary: tuple[str, ...] = ()
         prediction_steps = views.asked_steps(walk)
         if views.consults_locked(prediction_steps, step):
@@ -135,18 +144,63 @@ class ClickPath:
         version = tracecache.kept_version(walk, self.app.extensions["tutor.backend"], lesson.id)
         if version is None or not script_name.isascii():
             return None
-        key = views.kept_key(walk, step, script_name.rstrip("/"), True, views.PLAIN)  # script_root, as werkzeug's
-        kept = stepcache.kept_already(lesson, version, key)
+        script_root = script_name.rstrip("/")  # as werkzeug's
+        who = payload["learner"]  # well-formed: `verified` checked it
+        at = (self._at_prediction if at_prediction else self._plain)(lesson, walk, step, who, script_root, version)
+        if at is None:
+            return None
+        kept, filled = at
+        gzipped = web.takes_gzip(headers)
+        body = kept.gzip(filled) if gzipped else kept.body(filled)
+        return [*web.kept_headers(gzipped, also_vary), ("Content-Length", str(len(body)))], body
+
+    def _plain(
+        self, lesson: Lesson, walk: StepThrough, step: int, who: str, script_root: str, version: tuple[str, ...]
+    ) -> tuple[stepcache.Kept, dict[str, str]] | None:
+        """Any other step: the kept click, with no slot, and the step recorded; None: Flask."""
+        kept = stepcache.kept_already(lesson, version, views.kept_key(walk, step, script_root, True, views.PLAIN))
         if kept is None or kept.slots:
             return None
-        who = payload["learner"]  # well-formed: `verified` checked it
         try:
             progress.SqlStore(self.app.extensions["tutor.db"], keep=False).record_step(who, lesson.id, walk.slug, step)
         except Exception:  # noqa: BLE001 - Flask writes it again and answers the error as it always does
             return None
-        gzipped = web.takes_gzip(headers)
-        body = kept.gzip({}) if gzipped else kept.body({})
-        return [*web.kept_headers(gzipped, also_vary), ("Content-Length", str(len(body)))], body
+        return kept, {}
+
+    def _at_prediction(
+        self, lesson: Lesson, walk: StepThrough, step: int, who: str, script_root: str, version: tuple[str, ...]
+    ) -> tuple[stepcache.Kept, dict[str, str]] | None:
+        """At step N-1 or N of a prediction: the kept click and its slots filled, with the step recorded; None: Flask.
+
+        The learner's answers decide it, by the view's own `quiz_views.prediction_context`, read with
+        the step upsert (one statement on PostgreSQL, as `record_step(read=True)` does; the upsert
+        and then the read elsewhere). Served: nothing held and, if a prediction shows graded here,
+        its outcome (filled by `views.prediction_fills` under an app context). A held question's
+        form needs the request (its address, the learner's token): Flask renders it, and writes the
+        step again (the upsert is idempotent). The verdict's focus and the quiz section never come
+        here: the caller sends a cookie with the one-shot mark to Flask, and a click that may open a
+        prediction without the page's header saying it does not.
+        """
+        store = progress.SqlStore(self.app.extensions["tutor.db"])  # one connection for both statements
+        try:
+            store.record_step(who, lesson.id, walk.slug, step, read=True)
+            answers = store.answers(who, lesson.id)
+        except Exception:  # noqa: BLE001 - Flask reads and writes again and answers the error as it always does
+            return None
+        finally:
+            store.close()
+        _, context = quiz_views.prediction_context(lesson, walk, who, step, answers, _not_just_predicted)
+        if "prediction" in context:
+            return None
+        result: quiz_views.PredictionResult | None = context.get("prediction_result")
+        shape = (None, result is not None, False)  # nothing held, graded or not, no quiz section (see the view)
+        kept = stepcache.kept_already(lesson, version, views.kept_key(walk, step, script_root, True, shape))
+        if kept is None or not set(kept.slots) <= {"outcome"}:
+            return None
+        if not kept.slots:
+            return kept, {}
+        with self.app.app_context():  # the outcome's macro: the app's templates, no request
+            return kept, views.prediction_fills(None, result)
 
     def _route(self, path: str) -> tuple[str, str | None] | None:
         """(lesson id, slug or None) when Flask routes a GET of `path` to the step-through view; else None."""
@@ -165,3 +219,8 @@ class ClickPath:
             self._routes.clear()
         self._routes[path] = route
         return route
+
+
+def _not_just_predicted(_key: str) -> bool:
+    """The cookie has no one-shot mark of a prediction just committed (the caller checked): no verdict takes focus."""
+    return False

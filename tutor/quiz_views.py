@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -521,8 +522,29 @@ def predictions(lesson: Lesson, walk: StepThrough, who: str, requested: int) -> 
     """
     if not reads_predictions(walk, requested):
         return Hold(step=requested), {}
+    return prediction_context(lesson, walk, who, requested, progress.store().answers(who, lesson.id), _just_predicted)
+
+
+def _just_predicted(key: str) -> bool:
+    """Whether the learner has just committed this prediction (one-shot: the mark leaves the session)."""
+    return bool(session.pop(JUST_PREDICTED, None) == key)
+
+
+def prediction_context(
+    lesson: Lesson,
+    walk: StepThrough,
+    who: str,
+    requested: int,
+    lesson_answers: list[Answer],
+    just: Callable[[str], bool],
+) -> tuple[Hold, dict[str, Any]]:
+    """`predictions` from the learner's answers in the lesson, read by the caller (tutor/clickpath.py reads them too).
+
+    `just(key)`: whether the prediction shown graded is the one just committed (its verdict takes
+    the focus); asked only when a graded prediction shows at this step.
+    """
     name = quiz.quiz_name(walk)
-    answers = [a for a in progress.store().answers(who, lesson.id) if a.quiz == name]
+    answers = [a for a in lesson_answers if a.quiz == name]
     held = quiz.hold(walk, requested, quiz.decided_numbers(answers, name))
     context: dict[str, Any] = {}
     if held.question is not None:
@@ -538,8 +560,8 @@ def predictions(lesson: Lesson, walk: StepThrough, who: str, requested: int) -> 
     shown = quiz.prediction_at(walk, held.step, held.decided)
     if shown is not None:
         first = next(a for a in answers if a.question == shown.number)
-        just = session.pop(JUST_PREDICTED, None) == _prediction_key(lesson.id, name, shown.number)
-        context["prediction_result"] = PredictionResult(shown, first, held.step, focus=just)
+        just_now = just(_prediction_key(lesson.id, name, shown.number))
+        context["prediction_result"] = PredictionResult(shown, first, held.step, focus=just_now)
     return held, context
 
 

@@ -173,11 +173,22 @@ def _kept_response(
         )
         if pieces is not None:
             ready["quiz"] = pieces
+    filled.update(prediction_fills(held, result))
+    return send_kept(kept, filled, (LOCKED_HEADER,) if g.get("varies_on_locked") else (), ready)
+
+
+def prediction_fills(held: PredictionView | None, result: PredictionResult | None) -> dict[str, str]:
+    """A kept click's prediction slots: the held question's form, the graded prediction's outcome.
+
+    The form needs the request (its address, the learner's token); the outcome only the app's
+    templates, so tutor/clickpath.py fills it under an app context alone.
+    """
+    filled: dict[str, str] = {}
     if held is not None:
         filled["prediction"] = get_template_attribute("_quiz.html", "prediction_form")(held)
     if result is not None:
         filled["outcome"] = get_template_attribute("_quiz.html", "prediction_outcome")(result)
-    return send_kept(kept, filled, (LOCKED_HEADER,) if g.get("varies_on_locked") else (), ready)
+    return filled
 
 
 def kept_step(
