@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING
 from werkzeug.datastructures import EnvironHeaders
 from werkzeug.exceptions import HTTPException
 
-from tutor import console_views, progress, quiz_views, stepcache, tracecache, views, web
+from tutor import console_views, gzsplice, progress, quiz_views, stepcache, tracecache, views, web
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -73,6 +73,7 @@ if TYPE_CHECKING:
 # Only these paths are looked up in Flask's URL map (a cheap first look); the map has the last word.
 _CANDIDATE = re.compile(r"/lessons/[^/]+/step-through(?:/[^/]+)?")
 _ENDPOINT = f"{views.bp.name}.{views.step_through.__name__}"
+_Fill = tuple[stepcache.Kept, dict[str, str], dict[str, list[gzsplice.Piece]]]  # the kept click, its slots' text
 _ROUTES_KEPT = 4096  # paths remembered with their route: every step-through's two addresses, with room
 
 
@@ -149,14 +150,14 @@ class ClickPath:
         at = (self._at_prediction if at_prediction else self._plain)(lesson, walk, step, who, script_root, version)
         if at is None:
             return None
-        kept, filled = at
+        kept, filled, ready = at
         gzipped = web.takes_gzip(headers)
-        body = kept.gzip(filled) if gzipped else kept.body(filled)
+        body = kept.gzip(filled, ready) if gzipped else kept.body(filled)
         return [*web.kept_headers(gzipped, also_vary), ("Content-Length", str(len(body)))], body
 
     def _plain(
         self, lesson: Lesson, walk: StepThrough, step: int, who: str, script_root: str, version: tuple[str, ...]
-    ) -> tuple[stepcache.Kept, dict[str, str]] | None:
+    ) -> _Fill | None:
         """Any other step: the kept click, with no slot, and the step recorded; None: Flask."""
         kept = stepcache.kept_already(lesson, version, views.kept_key(walk, step, script_root, True, views.PLAIN))
         if kept is None or kept.slots:
@@ -165,11 +166,11 @@ class ClickPath:
             progress.SqlStore(self.app.extensions["tutor.db"], keep=False).record_step(who, lesson.id, walk.slug, step)
         except Exception:  # noqa: BLE001 - Flask writes it again and answers the error as it always does
             return None
-        return kept, {}
+        return kept, {}, {}
 
     def _at_prediction(
         self, lesson: Lesson, walk: StepThrough, step: int, who: str, script_root: str, version: tuple[str, ...]
-    ) -> tuple[stepcache.Kept, dict[str, str]] | None:
+    ) -> _Fill | None:
         """At step N-1 or N of a prediction: the kept click and its slots filled, with the step recorded; None: Flask.
 
         The learner's answers decide it, by the view's own `quiz_views.prediction_context`, read with
@@ -198,9 +199,9 @@ class ClickPath:
         if kept is None or not set(kept.slots) <= {"outcome"}:
             return None
         if not kept.slots:
-            return kept, {}
-        with self.app.app_context():  # the outcome's macro: the app's templates, no request
-            return kept, views.prediction_fills(None, result)
+            return kept, {}, {}
+        with self.app.app_context():  # the outcome's macro, the first time: the app's templates, no request
+            return kept, *views.prediction_fills(None, result)
 
     def _route(self, path: str) -> tuple[str, str | None] | None:
         """(lesson id, slug or None) when Flask routes a GET of `path` to the step-through view; else None."""

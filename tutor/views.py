@@ -173,22 +173,47 @@ def _kept_response(
         )
         if pieces is not None:
             ready["quiz"] = pieces
-    filled.update(prediction_fills(held, result))
+    prediction_filled, prediction_ready = prediction_fills(held, result)
+    filled.update(prediction_filled)
+    ready.update(prediction_ready)
     return send_kept(kept, filled, (LOCKED_HEADER,) if g.get("varies_on_locked") else (), ready)
 
 
-def prediction_fills(held: PredictionView | None, result: PredictionResult | None) -> dict[str, str]:
-    """A kept click's prediction slots: the held question's form, the graded prediction's outcome.
+def prediction_fills(
+    held: PredictionView | None, result: PredictionResult | None
+) -> tuple[dict[str, str], dict[str, list[gzsplice.Piece]]]:
+    """A kept click's prediction slots: the held question's form, the graded prediction's outcome (also deflated).
 
     The form needs the request (its address, the learner's token); the outcome only the app's
     templates, so tutor/clickpath.py fills it under an app context alone.
     """
     filled: dict[str, str] = {}
+    ready: dict[str, list[gzsplice.Piece]] = {}
     if held is not None:
         filled["prediction"] = get_template_attribute("_quiz.html", "prediction_form")(held)
     if result is not None:
-        filled["outcome"] = get_template_attribute("_quiz.html", "prediction_outcome")(result)
-    return filled
+        filled["outcome"], piece = _outcome(result)
+        ready["outcome"] = [piece]
+    return filled, ready
+
+
+# (id(question), choices, right, step, focus) -> (question, the outcome's text, its deflated piece): the question
+# is held, so its id is not reused while listed.
+_OUTCOMES = tracecache._Lru(1024)
+
+
+def _outcome(result: PredictionResult) -> tuple[str, gzsplice.Piece]:
+    """A graded prediction's outcome, rendered and deflated once per question, answer, step and focus.
+
+    Of the learner it shows only their answer (the choices, right or not, skipped), which is in the key.
+    """
+    key = (id(result.question), result.answer.choices, result.answer.correct, result.step, result.focus)
+    known = _OUTCOMES.get(key)
+    if known is None or known[0] is not result.question:
+        text = get_template_attribute("_quiz.html", "prediction_outcome")(result)
+        known = (result.question, text, gzsplice.deflate(text.encode(), gzsplice.OWN_LEVEL))
+        _OUTCOMES.put(key, known)
+    return known[1], known[2]
 
 
 def kept_step(
