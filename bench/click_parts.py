@@ -59,7 +59,7 @@ def main() -> None:
     run("full page (gzip accepted)", PAGE)
     run("click as served (gzip accepted)", CLICK)
     run("click without gzip", {k: v for k, v in CLICK.items() if k != "Accept-Encoding"})
-    progress.SqlStore.record_step = lambda self, *a: None  # type: ignore[method-assign]
+    progress.SqlStore.record_step = lambda self, *a, **k: None  # type: ignore[method-assign]
     run("  and without the step upsert", {k: v for k, v in CLICK.items() if k != "Accept-Encoding"})
 
 
