@@ -125,6 +125,14 @@ def _rendered_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(stepcache, "kept", lambda *args: None)
 
 
+def _quiz_from_its_template(site: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From here on every quiz question and section is rendered by the template, none taken from what is kept."""
+    monkeypatch.setitem(site.jinja_env.globals, "kept_question", lambda view, caller: caller())
+    monkeypatch.setitem(site.jinja_env.globals, "kept_section", lambda section, place, oob, caller: caller())
+    site.jinja_env.cache = {}  # type: ignore[assignment]  # templates compiled again, with these globals
+    stepcache.clear()
+
+
 @pytest.mark.parametrize("headers", [{}, CLICK], ids=["page", "click"])
 def test_a_kept_response_equals_the_one_rendered_for_the_request(
     site: Flask, headers: dict[str, str], monkeypatch: pytest.MonkeyPatch
@@ -363,7 +371,9 @@ def test_an_answered_question_is_shared_only_with_a_learner_of_the_same_standing
     assert "Attempts: 3 " in text and tokens[1] in text and tokens[0] not in text and tokens[2] not in text
 
 
-def test_a_page_with_kept_questions_equals_one_rendering_every_question(site: Flask) -> None:
+def test_a_page_with_kept_questions_equals_one_rendering_every_question(
+    site: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     client = site.test_client()
     token = _csrf(client)
     form = {"csrf": token, "quiz": "step-through:main", "place": "mode"}
@@ -382,10 +392,7 @@ def test_a_page_with_kept_questions_equals_one_rendering_every_question(site: Fl
     kept = story()
     assert kept == story()  # the second time from what the first time kept
     assert "Hint:" in kept[2] and "is-wrong" in kept[2] and "is-right" in kept[4] and "is-right" in kept[5]
-    site.jinja_env.globals["kept_question"] = lambda view, caller: caller()
-    site.jinja_env.globals["kept_section"] = lambda section, place, oob, caller: caller()
-    site.jinja_env.cache = {}  # type: ignore[assignment]
-    stepcache.clear()
+    _quiz_from_its_template(site, monkeypatch)
     assert story() == kept
 
 
@@ -499,10 +506,7 @@ def test_learners_of_one_standing_share_one_kept_question_each_with_their_own_or
         assert tokens[mine] in page and tokens[mine] in fragment and tokens[mine].encode() in click
         others = [token for other, token in enumerate(tokens) if other != mine]
         assert not any(token in page or token in fragment or token.encode() in click for token in others)
-    monkeypatch.setitem(site.jinja_env.globals, "kept_question", lambda view, caller: caller())
-    monkeypatch.setitem(site.jinja_env.globals, "kept_section", lambda section, place, oob, caller: caller())
-    site.jinja_env.cache = {}  # type: ignore[assignment]
-    stepcache.clear()
+    _quiz_from_its_template(site, monkeypatch)
     assert responses() == kept
 
 
