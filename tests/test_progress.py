@@ -557,3 +557,24 @@ def test_a_step_recorded_with_the_read_is_kept_as_a_later_read_sees_the_lesson(
     assert kept_answers == read_afterwards.answers(LEARNER, "redis-broker")
     assert list(kept[0]) == ["other", "main"]  # in the order of the database's read: the one just written last
     assert (kept[0]["main"].current, kept[0]["main"].furthest) == (3, 4)
+
+
+def test_a_step_upsert_asks_for_the_row_back_only_when_the_store_keeps_what_it_read(engine: sqlalchemy.Engine) -> None:
+    """Nothing read yet (a hot click, a script): no RETURNING to parse; read already: the kept step follows."""
+    sent: list[str] = []
+
+    def record(_connection: sqlalchemy.Connection | None, _cursor: Any, statement: str, *_: Any) -> None:
+        sent.append(statement)
+
+    sqlalchemy.event.listen(engine, "before_cursor_execute", record)
+    SqlStore(engine, keep=False).record_step(LEARNER, "redis-broker", "main", 5)
+    store = SqlStore(engine, keep=True)
+    assert store.steps(LEARNER, "redis-broker")["main"].furthest == 5  # read: kept for this request
+    store.record_step(LEARNER, "redis-broker", "main", 2)
+    kept = store.steps(LEARNER, "redis-broker")["main"]
+    store.close()
+    upserts = [statement for statement in sent if statement.startswith("INSERT")]
+    assert ["RETURNING" in statement for statement in upserts] == [False, True]
+    assert (kept.current, kept.furthest) == (2, 5)
+    assert kept == SqlStore(engine, keep=False).steps(LEARNER, "redis-broker")["main"]
+    sqlalchemy.event.remove(engine, "before_cursor_execute", record)
