@@ -342,14 +342,27 @@ def _checkouts(app: Flask) -> list[str]:
 
 
 def test_a_request_uses_one_connection_and_gives_it_back(database_url: str) -> None:
+    """SQLite: one pooled connection per request. PostgreSQL: the thread's own, drawn once (tutor/threadconn.py)."""
     app = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "s", "REDIS_URL": None})
     client = app.test_client()
     events = _checkouts(app)
+    drivers: list[int] = []
+    sqlalchemy.event.listen(
+        app.extensions["tutor.db"],
+        "before_cursor_execute",
+        lambda _c, cursor, *_: drivers.append(id(cursor.connection)),
+    )
     # a step click: reads the saved step and predictions, runs, writes the step reached
     assert client.get("/lessons/redis-broker/step-through?step=2").status_code == 200
     assert client.get("/lessons/redis-broker/step-through").status_code == 200
     assert client.get("/").status_code == 200  # the catalog reads every topic's progress
-    assert events == ["out", "in"] * 3
+    assert client.get("/lessons/redis-broker/step-through?step=3", headers={"HX-Request": "true"}).status_code == 200
+    if app.extensions["tutor.db"].dialect.name == "postgresql":
+        assert events == ["out"]  # made once for this thread and detached from the pool
+        assert len(drivers) >= 4 and len(set(drivers)) == 1  # every statement on that one connection
+    else:
+        assert events == ["out", "in"] * 4
+    assert app.extensions["tutor.db"].pool.checkedout() == 0
     app.extensions["tutor.db"].dispose()
 
 

@@ -47,7 +47,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 
-from tutor import db
+from tutor import db, threadconn
 from tutor.records import Answer, ProgressStore, StepProgress, export
 
 __all__ = ["Answer", "ProgressStore", "SqlStore", "StepProgress", "export", "init_app", "store"]
@@ -101,6 +101,8 @@ class SqlStore:
         self._keep = keep
         self._connection: Connection | None = None
         self._raw: PoolProxiedConnection | None = None  # the driver's connection, for compiled statements
+        self._threads = threadconn.for_engine(engine)  # PostgreSQL: the thread's own driver connection instead
+        self._thread_used = False  # whether this store has sent a statement on the thread's connection
         self._kept: dict[tuple[str, str], _Kept] = {}
         self._new: str | None = None  # a learner id made in this request (`mark_new`)
 
@@ -131,6 +133,7 @@ class SqlStore:
             self._connection = None
 
     def _give_back_raw(self) -> None:
+        self._thread_used = False
         raw, self._raw = self._raw, None
         if raw is not None:
             db.give_back(raw)
@@ -176,7 +179,8 @@ class SqlStore:
     def _run(self, statement: db.Statement, params: Mapping[str, Any]) -> list[Any]:
         """One compiled statement; its rows (RETURNING's, for a write).
 
-        Sent on the driver's own cursor (db.autocommit_connection), unless this store already holds
+        Sent on the driver's own cursor (`_driver`: the thread's own connection on PostgreSQL,
+        db.autocommit_connection elsewhere), unless this store already holds
         a SQLAlchemy connection (a request that also ran a Core query or a transaction): then on
         that one, as `_once` sends everything else.
         """
@@ -187,7 +191,7 @@ class SqlStore:
                 return list(result.all()) if result.returns_rows else []
 
             return self._once(work)
-        fresh = self._raw is None
+        fresh = not self._thread_used if self._threads is not None else self._raw is None
         try:
             try:
                 return self._send(statement, params)
@@ -202,34 +206,48 @@ class SqlStore:
     def _send(self, statement: db.Statement, params: Mapping[str, Any]) -> list[Any]:
         """The statement on the driver's cursor; a driver error comes out as SQLAlchemy's, as `_once` expects.
 
-        A connection the server dropped is invalidated, with every pooled connection older than
-        now (what SQLAlchemy does on a disconnect, so a retry does not draw another dead one).
+        A connection the server dropped is let go (`_lost`), so a retry does not use it again.
         Listeners of `before_cursor_execute` on the engine still see the statement (with no
         SQLAlchemy connection: the first argument is None).
         """
-        if self._raw is None:
-            self._raw = db.autocommit_connection(self.engine)
-        raw = self._raw
+        driver = self._driver()
         dialect = self.engine.dialect
         sql, args = statement.for_driver(dialect, params)
-        assert raw.dbapi_connection is not None
-        cursor = raw.dbapi_connection.cursor()
+        cursor = driver.cursor()
         try:
             if self.engine.dispatch.before_cursor_execute:
                 self.engine.dispatch.before_cursor_execute(None, cursor, sql, args, None, False)
             cursor.execute(sql, args)
             return list(cursor.fetchall()) if cursor.description else []
         except dialect.loaded_dbapi.Error as error:
-            lost = dialect.is_disconnect(error, raw.dbapi_connection, cursor)
+            lost = dialect.is_disconnect(error, driver, cursor)
             if lost:
-                self._raw = None
-                self.engine.pool._invalidate(raw, error)  # noqa: SLF001 - SQLAlchemy's own reaction to a disconnect
+                self._lost(driver, error)
             raise DBAPIError.instance(
                 sql, args, error, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
             ) from error
         finally:
             with contextlib.suppress(dialect.loaded_dbapi.Error):  # a dropped connection's cursor is gone too
                 cursor.close()
+
+    def _driver(self) -> Any:
+        """The driver's connection in autocommit: the thread's own (PostgreSQL), else one drawn from the pool."""
+        if self._threads is not None:
+            self._thread_used = True
+            return self._threads.get(self.engine)[0]
+        if self._raw is None:
+            self._raw = db.autocommit_connection(self.engine)
+        assert self._raw.dbapi_connection is not None
+        return self._raw.dbapi_connection
+
+    def _lost(self, driver: Any, error: Exception) -> None:
+        """A connection the server dropped: forgotten, so a retry draws a new one."""
+        if self._threads is not None:
+            self._threads.forget(driver)
+            return
+        raw, self._raw = self._raw, None
+        assert raw is not None
+        self.engine.pool._invalidate(raw, error)  # noqa: SLF001 - SQLAlchemy's own reaction to a disconnect
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
