@@ -233,6 +233,10 @@ def test_a_console_command_uses_the_requests_one_connection(database_url: str) -
         sqlalchemy.event.listen(pool, "checkin", lambda *_: events.append("in"))
         # reads the run, counts the command, saves the run, and renders it: progress and run on one connection
         assert _send(client, 3, "LPUSH queue world")[0] == 200
-        assert events == ["out", "in"] * 2  # the GET for the form's CSRF token, then the POST
+        if app.extensions["tutor.db"].dialect.name == "postgresql":
+            # the rate counter's transaction; the single statements go on the thread's own (tutor/threadconn.py)
+            assert events == ["out", "in"]
+        else:
+            assert events == ["out", "in"] * 2  # the GET for the form's CSRF token, then the POST
     finally:
         app.extensions["tutor.db"].dispose()
