@@ -1,7 +1,7 @@
 """N learners against tutor under gunicorn (real Redis, real PostgreSQL), beside a hello-world under the same.
 
     .venv/bin/python bench/load.py [--learners 100] [--sessions 3] [--rounds 3] [--seconds 120] \
-        [--workers 2] [--threads 2] [--gunicorn ARG ...] [--think 0] [--redis URL] [--database URL]
+        [--workers 3] [--threads 2] [--gunicorn ARG ...] [--think 0] [--redis URL] [--database URL]
 
 Each learner (one asyncio task, one keep-alive connection, its own cookie) opens a step-through as a
 full page, steps forward and back with htmx clicks, and answers a quiz question, `--sessions` times.
@@ -27,12 +27,13 @@ a closed loop that measures the most the server can serve, where any server's la
 learners / throughput (hello-world's too). --think T pauses each learner 0..2T seconds before each
 request, as a reader does, and shows the latency at that pace.
 
-The default gunicorn setting, 2 workers x 2 threads with --reuse-port (see SERVER_ARGS), served
-tutor best of those tried on the 2-core machine (README, Deploying); --gunicorn adds arguments to
-both servers' command line (--gunicorn=--worker-class=sync --threads 1 tries the sync worker). The
-load generator is one asyncio process; its CPU per request is printed beside the server's: it takes
-its share of the same 2 cores, more of it beside tutor, whose pages it decompresses and searches (a
-click's verdict is remembered by the body's exact bytes, which every learner is sent).
+The default gunicorn setting, 3 workers x 2 threads with --reuse-port (see SERVER_ARGS), served
+tutor best of those tried on the 2-core machine (README, Deploying, has the others and their
+ratios); --gunicorn adds arguments to both servers' command line (--gunicorn=--worker-class=sync
+--threads 1 tries the sync worker). The load generator is one asyncio process; its CPU per request
+is printed beside the server's: it takes its share of the same 2 cores, more of it beside tutor,
+whose pages it decompresses and searches (a click's verdict is remembered by the body's exact bytes,
+which every learner is sent).
 
 Targets (issue 12): at least half of hello-world's throughput, p99 at most 50 ms, no error, no wrong page.
 """
@@ -95,13 +96,6 @@ class Connection:
         self.answered = False  # whether any byte of the current answer has arrived
 
     async def request(
-        self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
-    ) -> tuple[int, str]:
-        """Send one request; the status and the body, decompressed and decoded."""
-        status, data, gzipped = await self.request_bytes(method, path, headers, body)
-        return status, _text(data, gzipped)
-
-    async def request_bytes(
         self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
     ) -> tuple[int, bytes, bool]:
         """Send one request; the status, the body as sent, and whether it is gzipped.
@@ -170,8 +164,9 @@ class Connection:
         self.reader = self.writer = None
 
 
-def _text(data: bytes, gzipped: bool) -> str:
-    return (gzip.decompress(data) if gzipped else data).decode()
+def _body(data: bytes, gzipped: bool) -> bytes:
+    """The body as the server meant it; searched as bytes (the markers are ASCII), never decoded."""
+    return gzip.decompress(data) if gzipped else data
 
 
 # The verdict on each click's body, by its exact bytes: every learner is sent the same bytes for a
@@ -186,34 +181,27 @@ def _click_ok(data: bytes, gzipped: bool, step: int, count: int) -> bool:
     key = (data, gzipped, step)
     verdict = _CLICK_VERDICTS.get(key)
     if verdict is None:
-        verdict = _step_ok(_text(data, gzipped), step, count)
+        verdict = _step_ok(_body(data, gzipped), step, count)
         if len(_CLICK_VERDICTS) >= _VERDICTS_KEPT:
             _CLICK_VERDICTS.clear()
         _CLICK_VERDICTS[key] = verdict
     return verdict
 
 
-def _step_ok(body: str, step: int, count: int) -> bool:
+def _step_ok(body: bytes, step: int, count: int) -> bool:
     return (
-        f"<strong>Step {step} of {count}</strong>" in body
-        and (step == 0 or f'id="row-{step}"' in body)
-        and f'id="row-{step + 1}"' not in body
+        f"<strong>Step {step} of {count}</strong>".encode() in body
+        and (step == 0 or f'id="row-{step}"'.encode() in body)
+        and f'id="row-{step + 1}"'.encode() not in body
     )
 
 
-async def _timed(tally: Tally, conn: Connection, method: str, path: str, **kwargs: object) -> tuple[int, str]:
-    status, data, gzipped = await _timed_bytes(tally, conn, method, path, **kwargs)
-    return status, _text(data, gzipped)
-
-
-async def _timed_bytes(
-    tally: Tally, conn: Connection, method: str, path: str, **kwargs: object
-) -> tuple[int, bytes, bool]:
+async def _timed(tally: Tally, conn: Connection, method: str, path: str, **kwargs: object) -> tuple[int, bytes, bool]:
     if tally.think:
         await asyncio.sleep(random.uniform(0, 2 * tally.think))  # a learner reading: not part of the latency
     start = time.perf_counter()
     try:
-        status, body, gzipped = await conn.request_bytes(method, path, **kwargs)  # type: ignore[arg-type]
+        status, body, gzipped = await conn.request(method, path, **kwargs)  # type: ignore[arg-type]
     except (OSError, ConnectionError, asyncio.IncompleteReadError, ValueError) as error:
         tally.errors.append(f"{method} {path}: {error!r}")
         await conn.close()
@@ -255,27 +243,28 @@ async def tutor_learner(port: int, p: Plan, sessions: int, deadline: float, tall
         for _ in range(sessions):
             if time.monotonic() > deadline:
                 return
-            status, page = await _timed(tally, conn, "GET", f"{p.base}?step=0")
+            status, data, gzipped = await _timed(tally, conn, "GET", f"{p.base}?step=0")
+            page = _body(data, gzipped)
             if status != 200 or not _step_ok(page, 0, p.count):
                 tally.errors.append(f"wrong page at step 0 (HTTP {status})")
                 continue
-            token = re.search(r'name="csrf" value="([^"]*)"', page)
+            token = re.search(rb'name="csrf" value="([^"]*)"', page)
             if token is None:
                 tally.errors.append("no CSRF token on the page")
                 continue
-            csrf = html.unescape(token.group(1))
+            csrf = html.unescape(token.group(1).decode())
             for step in [*range(1, FORWARD + 1), *range(FORWARD - 1, 2, -1)]:
-                status, data, gzipped = await _timed_bytes(tally, conn, "GET", f"{p.base}?step={step}", headers=click)
+                status, data, gzipped = await _timed(tally, conn, "GET", f"{p.base}?step={step}", headers=click)
                 if status == 200 and not _click_ok(data, gzipped, step, p.count):
                     tally.errors.append(f"wrong fragment for step {step}")
             form = (
                 f"csrf={_quote(csrf)}&quiz={_quote(p.quiz)}&question={p.question}&place=mode&choice={p.right}"
             ).encode()
             headers = {**click, "Content-Type": "application/x-www-form-urlencoded"}
-            status, body = await _timed(
+            status, data, gzipped = await _timed(
                 tally, conn, "POST", f"/lessons/{LESSON}/quiz/answer", headers=headers, body=form
             )
-            if status == 200 and "is-right" not in body:
+            if status == 200 and b"is-right" not in _body(data, gzipped):
                 tally.errors.append("the right answer was not graded right")
     finally:
         tally.retries += conn.retries
@@ -294,8 +283,8 @@ async def hello_learner(port: int, requests: int, deadline: float, tally: Tally)
         for _ in range(requests):
             if time.monotonic() > deadline:
                 return
-            status, body = await _timed(tally, conn, "GET", "/")
-            if status == 200 and body != "Hello, World!":
+            status, data, gzipped = await _timed(tally, conn, "GET", "/")
+            if status == 200 and _body(data, gzipped) != b"Hello, World!":
                 tally.errors.append("wrong hello-world body")
     finally:
         tally.retries += conn.retries
@@ -401,7 +390,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=3, help="walk-and-quiz sessions per learner")
     parser.add_argument("--seconds", type=float, default=120, help="stop starting new sessions after this")
     parser.add_argument("--think", type=float, default=0.0, help="mean pause before each request (seconds)")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
         "--gunicorn", action="append", default=[], help="one more gunicorn argument for both servers (repeatable)"
