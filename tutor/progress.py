@@ -17,6 +17,7 @@ is read from nothing (`mark_new`).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -428,7 +429,18 @@ class SqlStore:
 
 def _answer(row: tuple[Any, ...]) -> Answer:
     learner, lesson, quiz, question, choices, correct, hinted, at = row
-    return Answer(learner, lesson, quiz, question, tuple(json.loads(choices)), bool(correct), bool(hinted), at)
+    return Answer(learner, lesson, quiz, question, _choices(choices), bool(correct), bool(hinted), at)
+
+
+@functools.lru_cache(maxsize=1024)
+def _choices(stored: str) -> tuple[int, ...]:
+    """An answer's choices from their stored JSON ("[0, 2]"): a handful of texts, each decoded once.
+
+    A page and a quiz answer read every attempt of the learner in the lesson; with 100 attempts
+    (py-spy on a worker under a load of quiz answers only), json.loads was a third of the time spent
+    turning those rows into answers. Within the noise at 20 attempts (bench/request_kinds.py).
+    """
+    return tuple(json.loads(stored))
 
 
 # --- the statements of a click and of a quiz form, each compiled once per dialect ------------------
@@ -446,8 +458,7 @@ def _kept_from(rows: list[Any], learner: str, lesson: str) -> tuple[_Kept, Answe
         elif kind == 1:
             kept.hints.add((name, number))
         elif kind in (2, 4):
-            choices = tuple(json.loads(body))
-            kept.answers.append(Answer(learner, lesson, name, number, choices, bool(a), bool(b), at))
+            kept.answers.append(Answer(learner, lesson, name, number, _choices(body), bool(a), bool(b), at))
             new = kept.answers[-1] if kind == 4 else new
         else:
             kept.runs[name] = body
