@@ -126,3 +126,20 @@ def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg_engine: sql
     assert answer == b"ok" and status == 0
     assert _backend(parent) == parent_backend  # the parent's session is alive and still its own
     assert connections.get(pg_engine)[0] is parent
+
+
+@pytest.mark.parametrize("left", ["in a transaction", "closed"])
+def test_a_connection_left_anywhere_but_idle_is_replaced_not_reused(pg_engine: sqlalchemy.Engine, left: str) -> None:
+    """A request interrupted mid-statement or in a transaction must not hand its state to the thread's next one."""
+    connections = threadconn.for_engine(pg_engine)
+    assert connections is not None
+    first, _ = connections.get(pg_engine)
+    if left == "closed":
+        first.close()
+    else:
+        first.autocommit = False
+        first.execute("SELECT 1")  # a transaction opened and left open
+    second, made = connections.get(pg_engine)
+    assert made and second is not first and first.closed
+    SqlStore(pg_engine, keep=False).record_step(LEARNER, "redis-broker", "main", 2)
+    assert SqlStore(pg_engine, keep=False).steps(LEARNER, "redis-broker")["main"].current == 2
