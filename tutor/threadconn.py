@@ -12,9 +12,9 @@ SQLite keeps the pool (`for_engine` gives None): drawing one of its connections 
 
 Each connection is made by the engine's pool and detached from it (`PoolProxiedConnection.detach`),
 so the pool's connect hooks ran on it and the pool no longer counts it. A connection found dead is
-closed and forgotten (`forget`): the thread's next statement makes a new one. So is one found, before
-a statement, anywhere but idle (closed, or left mid-statement or in a transaction by an interrupted
-request): it is never reused as it is, as the pool would reset it. The connections a
+closed and forgotten (`forget`): the thread's next statement makes a new one. So is one found,
+before a statement, anywhere but idle (closed, or left mid-statement or in a transaction by an
+interrupted request): it is never reused as it is, as the pool would reset it. The connections a
 process made are closed when the engine is disposed or garbage collected. One made before a fork is
 never used nor closed by the child: closing it there would end the parent's session.
 """
