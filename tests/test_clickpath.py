@@ -589,3 +589,29 @@ def test_a_hot_prediction_click_reads_with_its_upsert_one_statement_on_postgresq
         assert sent == [("INSERT", True), ("SELECT", True)]
     assert pool.checkedout() == 0
     app.extensions["tutor.db"].dispose()
+
+
+def test_a_held_question_click_is_written_and_read_once_and_flask_renders_the_form(
+    tmp_path: Path, database_url: str
+) -> None:
+    """At step N-1 of an unanswered prediction the path writes the step and reads the lesson, then leaves the form to
+    Flask, whose store starts from both (progress.HANDED_OVER): no second upsert, no second read."""
+    app = _site(tmp_path, hot=True, database_url=database_url)
+    client = _learner_click(app)
+    held = {**CLICK, LOCKED: ""}
+    first = client.get(f"{BROKER}?step=4", headers=held)  # step 4 of redis-broker holds the question of step 5
+    assert first.status_code == 200 and 'id="predict-' in first.get_data(as_text=True)
+    sent = _statements(app)
+    served = _path(app).served
+    again = client.get(f"{BROKER}?step=4", headers=held)
+    assert again.status_code == 200 and again.get_data() == first.get_data()
+    assert _path(app).served == served  # Flask answered: the form carries the learner's token
+    if app.extensions["tutor.db"].dialect.name == "postgresql":
+        assert sent == [("WITH", True)]  # the path's upsert with the lesson's read; nothing from Flask
+    else:
+        assert sent == [("INSERT", True), ("SELECT", True)]
+    with client.session_transaction() as session:
+        who = session["learner"]
+    steps = progress.SqlStore(app.extensions["tutor.db"], keep=False).steps(who, "redis-broker")
+    assert (steps["main"].current, steps["main"].furthest) == (4, 4)
+    app.extensions["tutor.db"].dispose()

@@ -38,7 +38,8 @@ Answered here only when all of these hold:
   view reads the learner's answers): the cookie has no mark of a prediction just committed (the view
   takes it out, a new cookie, and focuses the verdict); the answers are read with the step upsert
   (`_at_prediction`) and decided by the view's `quiz_views.prediction_context`; no question is held
-  in place of Next (its form carries an address and the learner's token: Flask renders it); a
+  in place of Next (its form carries an address and the learner's token: Flask renders it, its
+  store starting from the step written and the lesson read here, `progress.HANDED_OVER`); a
   prediction graded here fills the kept click's outcome slot (`views.prediction_fills`, under an
   app context; the outcome's text and deflated piece are kept per question and answer). Measured
   (2026-12-01, bench/step_vs_hello.py --rounds 30, async-flask, embedded): steps 8 and 9 (a
@@ -149,7 +150,10 @@ class ClickPath:
             return None
         script_root = script_name.rstrip("/")  # as werkzeug's
         who = payload["learner"]  # well-formed: `verified` checked it
-        at = (self._at_prediction if at_prediction else self._plain)(lesson, walk, step, who, script_root, version)
+        if at_prediction:
+            at = self._at_prediction(lesson, walk, step, who, script_root, version, environ)
+        else:
+            at = self._plain(lesson, walk, step, who, script_root, version)
         if at is None:
             return None
         kept, filled, ready = at
@@ -171,7 +175,14 @@ class ClickPath:
         return kept, {}, {}
 
     def _at_prediction(
-        self, lesson: Lesson, walk: StepThrough, step: int, who: str, script_root: str, version: tuple[str, ...]
+        self,
+        lesson: Lesson,
+        walk: StepThrough,
+        step: int,
+        who: str,
+        script_root: str,
+        version: tuple[str, ...],
+        environ: WSGIEnvironment,
     ) -> _Fill | None:
         """At step N-1 or N of a prediction: the kept click and its slots filled, with the step recorded; None: Flask.
 
@@ -179,8 +190,9 @@ class ClickPath:
         the step upsert (one statement on PostgreSQL, as `record_step(read=True)` does; the upsert
         and then the read elsewhere). Served: nothing held and, if a prediction shows graded here,
         its outcome (filled by `views.prediction_fills` under an app context). A held question's
-        form needs the request (its address, the learner's token): Flask renders it, and writes the
-        step again (the upsert is idempotent). The verdict's focus and the quiz section never come
+        form needs the request (its address, the learner's token): Flask renders it, starting from
+        the step recorded and the lesson read here (`progress.HANDED_OVER`), so it neither writes
+        the step again nor reads the lesson again. The verdict's focus and the quiz section never come
         here: the caller sends a cookie with the one-shot mark to Flask, and a click that may open a
         prediction without the page's header saying it does not.
         """
@@ -188,10 +200,13 @@ class ClickPath:
         try:
             store.record_step(who, lesson.id, walk.slug, step, read=True)
             answers = store.answers(who, lesson.id)
+            read = store.read_of(who, lesson.id)
         except Exception:  # noqa: BLE001 - Flask reads and writes again and answers the error as it always does
             return None
         finally:
             store.close()
+        if read is not None:  # if Flask answers after all, its store starts from here: no second write or read
+            environ[progress.HANDED_OVER] = (who, lesson.id, walk.slug, step, read)
         _, context = quiz_views.prediction_context(lesson, walk, who, step, answers, _not_just_predicted)
         if "prediction" in context:
             return None

@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, has_request_context, request
 from sqlalchemy import (
     Connection,
     Engine,
@@ -67,10 +67,19 @@ def init_app(app: Flask) -> None:
     app.teardown_appcontext(_close)
 
 
+# The WSGI environ key under which tutor/clickpath.py hands Flask a step it recorded and what it read
+# with it (learner, lesson, walkthrough, step, _Kept), when it leaves a click to Flask after writing.
+# Only server-side code sets environ keys without the HTTP_ prefix: a client cannot.
+HANDED_OVER = "tutor.progress.handed_over"
+
+
 def store() -> SqlStore:
-    """This request's progress store, opened on first use."""
+    """This request's progress store, opened on first use (with what the click path recorded and read, if any)."""
     if "progress" not in g:
-        g.progress = SqlStore(current_app.extensions["tutor.db"], keep=True)
+        opened = g.progress = SqlStore(current_app.extensions["tutor.db"], keep=True)
+        handed = request.environ.get(HANDED_OVER) if has_request_context() else None
+        if handed is not None:
+            opened.take_over(*handed)
     return g.progress  # type: ignore[no-any-return]
 
 
@@ -106,6 +115,7 @@ class SqlStore:
         self._thread_used = False  # whether this store has sent a statement on the thread's connection
         self._kept: dict[tuple[str, str], _Kept] = {}
         self._new: str | None = None  # a learner id made in this request (`mark_new`)
+        self._recorded: tuple[str, str, str, int] | None = None  # a step written already (`take_over`)
 
     def mark_new(self, learner: str) -> None:
         """This request made the learner's id (256 random bits): nothing is stored under it, so nothing is read.
@@ -115,6 +125,21 @@ class SqlStore:
         """
         if self._keep:
             self._new = learner
+
+    def read_of(self, learner: str, lesson: str) -> _Kept | None:
+        """What this store read of the learner in the lesson, as its own writes left it; None if it read nothing."""
+        return self._kept.get((learner, lesson))
+
+    def take_over(self, learner: str, lesson: str, walkthrough: str, step: int, kept: _Kept) -> None:
+        """Start from what another store wrote and read for this request: the step is recorded, `kept` is current.
+
+        tutor/clickpath.py records a prediction click's step and reads the learner's lesson with it,
+        then leaves the click to Flask when a question is held there: the view's store takes both
+        over, so the step is not written twice nor the lesson read again.
+        """
+        if self._keep:
+            self._kept[(learner, lesson)] = kept
+            self._recorded = (learner, lesson, walkthrough, step)
 
     def _kept_for(self, learner: str, lesson: str) -> _Kept | None:
         """What this request knows of the learner in the lesson: what it read, or an empty start for a new learner."""
@@ -128,6 +153,7 @@ class SqlStore:
         """Give the connection back to the pool, and forget what was read."""
         self._kept.clear()
         self._new = None
+        self._recorded = None
         self._give_back_raw()
         if self._connection is not None:
             self._connection.close()
@@ -290,6 +316,8 @@ class SqlStore:
         read in the same statement (the upsert as a CTE, its row in place of the old one), unless
         this request has read it already; elsewhere it is read when asked for, as without `read`.
         """
+        if self._recorded == (learner, lesson, walkthrough, step):
+            return  # written by the click path in this request, and read with it (`take_over`)
         params = {"learner": learner, "lesson": lesson, "walkthrough": walkthrough, "step": step, "now": time.time()}
         if read and self._keep and self.engine.dialect.name == "postgresql" and self._kept_for(learner, lesson) is None:
             self._kept[(learner, lesson)], _ = _kept_from(self._run(_STEP_AND_EVERYTHING, params), learner, lesson)
