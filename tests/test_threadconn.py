@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import os
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,12 +17,8 @@ pytestmark = pytest.mark.postgres
 LEARNER = "learner-" + "t" * 36
 
 
-@pytest.fixture
-def pg_engine(postgres_url: str) -> Iterator[sqlalchemy.Engine]:
-    engine = db.make_engine(postgres_url)
-    db.upgrade(engine)
-    yield engine
-    engine.dispose()
+# conftest's `engine` (migrated, disposed after), on PostgreSQL alone
+on_postgres = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 def _backend(connection: Any) -> int:
@@ -36,32 +31,32 @@ def test_sqlite_keeps_its_pool(tmp_path: Any) -> None:
     engine.dispose()
 
 
-def test_each_thread_keeps_one_connection_in_autocommit_outside_the_pool(pg_engine: sqlalchemy.Engine) -> None:
-    connections = threadconn.for_engine(pg_engine)
-    assert connections is not None and threadconn.for_engine(pg_engine) is connections
-    first, made = connections.get(pg_engine)
-    again, made_again = connections.get(pg_engine)
+@on_postgres
+def test_each_thread_keeps_one_connection_in_autocommit_outside_the_pool(engine: sqlalchemy.Engine) -> None:
+    connections = threadconn.for_engine(engine)
+    assert connections is not None and threadconn.for_engine(engine) is connections
+    first, made = connections.get(engine)
+    again, made_again = connections.get(engine)
     assert made and not made_again and again is first and first.autocommit
-    assert pg_engine.pool.checkedout() == 0
+    assert engine.pool.checkedout() == 0
     other: list[Any] = []
-    thread = threading.Thread(target=lambda: other.append(connections.get(pg_engine)[0]))
+    thread = threading.Thread(target=lambda: other.append(connections.get(engine)[0]))
     thread.start()
     thread.join()
     assert other[0] is not first and _backend(other[0]) != _backend(first)
 
 
+@on_postgres
 def test_stores_in_one_thread_send_on_its_connection_and_what_they_write_is_committed(
-    pg_engine: sqlalchemy.Engine,
+    engine: sqlalchemy.Engine,
 ) -> None:
     sent: list[int] = []
-    sqlalchemy.event.listen(
-        pg_engine, "before_cursor_execute", lambda _c, cursor, *_: sent.append(id(cursor.connection))
-    )
+    sqlalchemy.event.listen(engine, "before_cursor_execute", lambda _c, cursor, *_: sent.append(id(cursor.connection)))
     for step in (1, 2, 3):
-        store = SqlStore(pg_engine)
+        store = SqlStore(engine)
         store.record_step(LEARNER, "redis-broker", "main", step)
         store.close()
-    other = sqlalchemy.create_engine(pg_engine.url, poolclass=sqlalchemy.NullPool)  # another session sees it
+    other = sqlalchemy.create_engine(engine.url, poolclass=sqlalchemy.NullPool)  # another session sees it
     with other.connect() as connection:
         row = connection.execute(sqlalchemy.select(db.steps.c.current, db.steps.c.furthest)).one()
     other.dispose()
@@ -69,24 +64,26 @@ def test_stores_in_one_thread_send_on_its_connection_and_what_they_write_is_comm
     assert len(sent) == 3 and len(set(sent)) == 1
 
 
-def test_disposing_the_engine_closes_them_and_the_next_statement_makes_a_new_one(pg_engine: sqlalchemy.Engine) -> None:
-    connections = threadconn.for_engine(pg_engine)
+@on_postgres
+def test_disposing_the_engine_closes_them_and_the_next_statement_makes_a_new_one(engine: sqlalchemy.Engine) -> None:
+    connections = threadconn.for_engine(engine)
     assert connections is not None
-    first, _ = connections.get(pg_engine)
-    pg_engine.dispose()
+    first, _ = connections.get(engine)
+    engine.dispose()
     assert first.closed
-    SqlStore(pg_engine, keep=False).record_step(LEARNER, "redis-broker", "main", 4)
-    second, made = connections.get(pg_engine)
+    SqlStore(engine, keep=False).record_step(LEARNER, "redis-broker", "main", 4)
+    second, made = connections.get(engine)
     assert second is not first and not made and not second.closed
 
 
-def test_a_connection_forgotten_is_closed_and_replaced(pg_engine: sqlalchemy.Engine) -> None:
-    connections = threadconn.for_engine(pg_engine)
+@on_postgres
+def test_a_connection_forgotten_is_closed_and_replaced(engine: sqlalchemy.Engine) -> None:
+    connections = threadconn.for_engine(engine)
     assert connections is not None
-    first, _ = connections.get(pg_engine)
+    first, _ = connections.get(engine)
     connections.forget(first)
     assert first.closed
-    second, made = connections.get(pg_engine)
+    second, made = connections.get(engine)
     assert made and second is not first
 
 
@@ -100,18 +97,19 @@ def test_an_engine_collected_closes_its_connections(postgres_url: str) -> None:
     assert connection.closed  # closed, not left to the garbage collector (which warns, and errors here)
 
 
-def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg_engine: sqlalchemy.Engine) -> None:
+@on_postgres
+def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(engine: sqlalchemy.Engine) -> None:
     """As gunicorn's workers after a --preload: the child never sends on, closes or drops the parent's connection."""
-    connections = threadconn.for_engine(pg_engine)
+    connections = threadconn.for_engine(engine)
     assert connections is not None
-    parent, _ = connections.get(pg_engine)
+    parent, _ = connections.get(engine)
     parent_backend = _backend(parent)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # the child: report, then leave without running the parent's test machinery
         status = 1
         try:
-            child, made = connections.get(pg_engine)
+            child, made = connections.get(engine)
             gc.collect()  # a dropped reference to the parent's connection would end the parent's session here
             connections.close_all()  # as at the worker's exit: only what the child made
             ok = made and child is not parent and child.closed and not parent.closed
@@ -125,21 +123,22 @@ def test_a_forked_child_makes_its_own_and_leaves_the_parents_open(pg_engine: sql
     _, status = os.waitpid(pid, 0)
     assert answer == b"ok" and status == 0
     assert _backend(parent) == parent_backend  # the parent's session is alive and still its own
-    assert connections.get(pg_engine)[0] is parent
+    assert connections.get(engine)[0] is parent
 
 
 @pytest.mark.parametrize("left", ["in a transaction", "closed"])
-def test_a_connection_left_anywhere_but_idle_is_replaced_not_reused(pg_engine: sqlalchemy.Engine, left: str) -> None:
+@on_postgres
+def test_a_connection_left_anywhere_but_idle_is_replaced_not_reused(engine: sqlalchemy.Engine, left: str) -> None:
     """A request interrupted mid-statement or in a transaction must not hand its state to the thread's next one."""
-    connections = threadconn.for_engine(pg_engine)
+    connections = threadconn.for_engine(engine)
     assert connections is not None
-    first, _ = connections.get(pg_engine)
+    first, _ = connections.get(engine)
     if left == "closed":
         first.close()
     else:
         first.autocommit = False
         first.execute("SELECT 1")  # a transaction opened and left open
-    second, made = connections.get(pg_engine)
+    second, made = connections.get(engine)
     assert made and second is not first and first.closed
-    SqlStore(pg_engine, keep=False).record_step(LEARNER, "redis-broker", "main", 2)
-    assert SqlStore(pg_engine, keep=False).steps(LEARNER, "redis-broker")["main"].current == 2
+    SqlStore(engine, keep=False).record_step(LEARNER, "redis-broker", "main", 2)
+    assert SqlStore(engine, keep=False).steps(LEARNER, "redis-broker")["main"].current == 2
