@@ -61,8 +61,8 @@ class _Prepared:
         self.transformer = Transformer(connection)
 
 
-_NUMBERED: dict[str, _Numbered] = {}
-_NUMBERED_LOCK = threading.Lock()
+_NUMBERED: dict[str, _Numbered] = {}  # by SQL text: only the store's compiled statements, a fixed few
+_NUMBERED_LOCK = threading.Lock()  # also guards the first entry of a connection in _CONNECTIONS
 _CONNECTIONS: weakref.WeakKeyDictionary[Any, _Prepared] = weakref.WeakKeyDictionary()
 
 
@@ -94,8 +94,8 @@ def execute(connection: Any, sql: str, params: Any) -> list[Any] | None:
 
     None when a parameter is of a type not in `_TYPES` (its text form is not plainly repr()), the
     parameters are not named (`%(name)s`, the psycopg dialect's paramstyle), or the connection's
-    encoding is not UTF-8. A None (NULL) takes the type its place was prepared
-    with, so a statement is not prepared again for it.
+    encoding is not UTF-8. A None (NULL) takes the type its place was prepared with, so a
+    statement is not prepared again for it.
     """
     if not isinstance(params, Mapping):  # a dialect that sends parameters by position: not ours
         return None
