@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from typing import Any
 
 import psycopg
 import pytest
 import sqlalchemy
 
-from tutor import pgprepared, threadconn
+from tutor import create_app, db, pgprepared, threadconn
 from tutor.progress import Answer, SqlStore
 
 pytestmark = pytest.mark.postgres
@@ -82,7 +84,28 @@ def test_named_parameters_are_numbered_once_each_and_percent_signs_kept() -> Non
     assert numbered.sql == b"SELECT $1, $2, $1, 'x%y' WHERE c LIKE $2"
     assert numbered.names == ("a", "b")
     assert pgprepared.numbered("SELECT %(a)s, %(b)s, %(a)s, 'x%%y' WHERE c LIKE %(b)s") is numbered
-    assert pgprepared.numbered("SELECT %(b)s").name != numbered.name
+
+
+def test_a_prepared_name_is_a_digest_of_the_text_and_types_the_same_in_every_process() -> None:
+    """Two processes that first ran the store's statements in other orders name each the same.
+
+    Behind a pooler that hands one server session to several clients, a name another process
+    prepared there must stand for the same statement (a counter would name the first statement
+    each process ran `tutor_0`, whichever it was, and run one in place of another).
+    """
+    first, second = "SELECT %(a)s + 1", "SELECT %(b)s || 'x'"
+    script = (
+        "import sys; from tutor import pgprepared\n"
+        "for sql in sys.argv[1:]: print(pgprepared.numbered(sql).name((20,)).decode())"
+    )
+    one = subprocess.run([sys.executable, "-c", script, first, second], capture_output=True, text=True, check=True)
+    other = subprocess.run([sys.executable, "-c", script, second, first], capture_output=True, text=True, check=True)
+    assert one.stdout.split() == list(reversed(other.stdout.split()))
+    statement = pgprepared.numbered(first)
+    assert statement.name((20,)).decode() == one.stdout.split()[0]
+    assert statement.name((20,)) != statement.name((701,))  # other types, another statement on the server
+    assert statement.name((20,)) != pgprepared.numbered(second).name((20,))
+    assert len(statement.name((20,))) < 64  # PostgreSQL's NAMEDATALEN
 
 
 @on_postgres
@@ -91,14 +114,21 @@ def test_types_and_null(engine: sqlalchemy.Engine) -> None:
     sql = "SELECT %(n)s + 1, %(f)s * 2, %(t)s || '!', %(b)s AND true"
     rows = pgprepared.execute(connection, sql, {"n": 2**40, "f": 0.1, "t": "ü", "b": True})
     assert rows == [(2**40 + 1, 0.2, "ü!", True)]
-    name = pgprepared.numbered(sql).name.decode()
-    assert _prepared(connection)[name] == '{bigint,"double precision",text,boolean}'
+    statement = pgprepared.numbered(sql)
+    name = statement.name((20, 701, 0, 16)).decode()
+    assert _prepared(connection) == {name: '{bigint,"double precision",text,boolean}'}
     # a NULL takes its place's type: not prepared again
     assert pgprepared.execute(connection, sql, {"n": None, "f": None, "t": None, "b": None}) == [(None,) * 4]
-    assert _prepared(connection)[name] == '{bigint,"double precision",text,boolean}'
-    # another type in a place: prepared again with it
+    assert _prepared(connection) == {name: '{bigint,"double precision",text,boolean}'}
+    # another type in a place: prepared with it, under its own name
     assert pgprepared.execute(connection, sql, {"n": 1.5, "f": 1.0, "t": "a", "b": False}) == [(2.5, 2.0, "a!", False)]
-    assert _prepared(connection)[name] == '{"double precision","double precision",text,boolean}'
+    other = statement.name((701, 701, 0, 16)).decode()
+    assert _prepared(connection) == {
+        name: '{bigint,"double precision",text,boolean}',
+        other: '{"double precision","double precision",text,boolean}',
+    }
+    assert pgprepared.execute(connection, sql, {"n": 3, "f": None, "t": None, "b": None}) == [(4, None, None, None)]
+    assert len(_prepared(connection)) == 2  # both kept: back to the first, nothing prepared again
     # a type whose text form is not repr()'s: the caller's cursor sends it
     assert pgprepared.execute(connection, "SELECT %(x)s", {"x": b"bytes"}) is None
     assert pgprepared.execute(connection, "SELECT %s", ("by position",)) is None
@@ -114,6 +144,49 @@ def test_a_statement_the_server_forgot_is_prepared_again(engine: sqlalchemy.Engi
     SqlStore(engine, keep=False).record_step("learner-" + "f" * 36, "redis-broker", "main", 4)
     assert SqlStore(engine, keep=False).steps("learner-" + "f" * 36, "redis-broker")["main"].furthest == 4
     assert any(name.startswith("tutor_") for name in _prepared(connection))
+
+
+@on_postgres
+def test_a_name_the_server_session_has_already_is_used_as_it_is(engine: sqlalchemy.Engine) -> None:
+    """As behind a pooler: the server session this connection gets was used by another client first."""
+    connection = _thread_connection(engine)
+    who = "learner-" + "s" * 36
+    SqlStore(engine, keep=False).record_step(who, "redis-broker", "main", 1)
+    on_server = _prepared(connection)
+    pgprepared._CONNECTIONS[connection].names.clear()  # this client has prepared nothing on it yet
+    SqlStore(engine, keep=False).record_step(who, "redis-broker", "main", 3)  # PREPARE: duplicate_prepared_statement
+    assert _prepared(connection) == on_server
+    assert SqlStore(engine, keep=False).steps(who, "redis-broker")["main"].furthest == 3
+
+
+@on_postgres
+def test_with_prepared_statements_off_nothing_is_prepared_on_the_server(engine: sqlalchemy.Engine) -> None:
+    """TUTOR_PG_PREPARED=0, for a pooler in transaction mode: neither the store nor psycopg prepares."""
+    plain = db.make_engine(engine.url.render_as_string(hide_password=False), prepared=False)
+    try:
+        connection = _thread_connection(plain)
+        for number in range(7):  # psycopg prepares a query on its fifth run, unless told not to
+            _session(plain, f"learner-{number:0>36}")
+        assert _prepared(connection) == {}
+        assert SqlStore(plain, keep=False).steps("learner-" + "0" * 36, "redis-broker")["main"].furthest == 5
+    finally:
+        plain.dispose()
+
+
+@on_postgres
+def test_the_setting_reaches_the_engine(engine: sqlalchemy.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = engine.url.render_as_string(hide_password=False)
+    monkeypatch.setenv("TUTOR_PG_PREPARED", "0")
+    for made in (
+        db.make_engine(url),
+        create_app({"DATABASE_URL": url, "TUTOR_DB_UPGRADE": False}).extensions["tutor.db"],
+    ):
+        assert made.get_execution_options()[db.PREPARED] is False
+        made.dispose()
+    monkeypatch.delenv("TUTOR_PG_PREPARED")
+    made = db.make_engine(url)
+    assert db.PREPARED not in made.get_execution_options()
+    made.dispose()
 
 
 @on_postgres

@@ -34,6 +34,9 @@ def load_config(instance_path: str, overrides: Mapping[str, Any] | None) -> dict
         "TUTOR_WARM": os.environ.get("TUTOR_WARM", "1") != "0",
         # Plain step clicks answered without entering Flask (tutor/clickpath.py); 0 sends every request to Flask.
         "TUTOR_HOT_CLICKS": os.environ.get("TUTOR_HOT_CLICKS", "1") != "0",
+        # PostgreSQL statements as server-side prepared statements (tutor/pgprepared.py, psycopg's own);
+        # 0 behind a pooler in transaction mode that cannot keep them (README, Deploying).
+        "TUTOR_PG_PREPARED": os.environ.get("TUTOR_PG_PREPARED", "1") != "0",
     }
     config.update(given)
     if "DATABASE_URL" not in given:

@@ -129,8 +129,20 @@ def normalise_url(url: str) -> URL:
     return parsed
 
 
-def make_engine(url: str) -> Engine:
-    """A pooled engine; SQLite files get WAL (readers never wait) and synchronous=NORMAL (no fsync per click)."""
+# The engine's execution option that says whether its statements may be server-side prepared.
+PREPARED = "tutor_prepared"
+
+
+def make_engine(url: str, prepared: bool | None = None) -> Engine:
+    """A pooled engine; SQLite files get WAL (readers never wait) and synchronous=NORMAL (no fsync per click).
+
+    `prepared=False` (PostgreSQL): no statement is prepared on the server, neither by the store
+    (tutor/pgprepared.py) nor by psycopg (which prepares a query after its fifth run), for a pooler
+    in transaction mode that gives each transaction whichever server session is free. None: as
+    TUTOR_PG_PREPARED says (0 is off), for the commands that open the database without the app.
+    """
+    if prepared is None:
+        prepared = os.environ.get("TUTOR_PG_PREPARED", "1") != "0"
     parsed = normalise_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -140,7 +152,12 @@ def make_engine(url: str) -> Engine:
         return engine
     # No pre-ping: it is one more round trip per request. A pooled connection the server dropped
     # (a restart) is found by a request's first statement instead, which SqlStore sends again once.
-    return create_engine(parsed, pool_size=5, max_overflow=10)
+    if prepared:
+        return create_engine(parsed, pool_size=5, max_overflow=10)
+    connect_args = {"prepare_threshold": None} if parsed.get_driver_name() == "psycopg" else {}
+    engine = create_engine(parsed, pool_size=5, max_overflow=10, connect_args=connect_args)
+    engine.update_execution_options(**{PREPARED: False})
+    return engine
 
 
 class Statement:

@@ -16,6 +16,14 @@ to infer, as psycopg leaves it); a statement whose parameters are of other types
 sent by the caller's cursor instead (`execute` returns None). A connection that lost its prepared
 statements (a DISCARD, a server-side pooler) has the statement prepared again, once.
 
+A prepared statement's name is a digest of its text and parameter types, never a counter: whoever
+prepared a name on a server session (another process, behind a pooler that hands one server
+session to several clients), it stands for the same statement, so a name found there already
+(duplicate_prepared_statement) is used as it is, and no statement can run in another's place. A
+pooler in transaction mode without prepared-statement support (PgBouncer before 1.21, or with
+max_prepared_statements 0) still cannot keep a statement between two transactions: there
+TUTOR_PG_PREPARED=0 turns this module off (and psycopg's own preparing), tutor/db.py.
+
 Errors are psycopg's: the server's error as `psycopg.errors.error_from_result` makes it, and a
 connection that broke as psycopg's OperationalError, with the connection's status BAD (the test
 SQLAlchemy's dialect makes for a disconnect).
@@ -23,6 +31,7 @@ SQLAlchemy's dialect makes for a disconnect).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import threading
 import weakref
@@ -40,24 +49,35 @@ _PARAM = re.compile(r"%\((\w+)\)s|%%")
 _TYPES: dict[type, int] = {str: 0, int: 20, float: 701, bool: 16}
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 _UNDEFINED_STATEMENT = b"26000"  # invalid_sql_statement_name: the server has no statement by that name
+_DUPLICATE_STATEMENT = b"42P05"  # duplicate_prepared_statement: the server session has that name already
 
 
 class _Numbered:
-    """A statement's SQL with numbered parameters, and the names in their order."""
+    """A statement's SQL with numbered parameters, the names in their order, and its prepared names by types."""
 
-    __slots__ = ("name", "names", "sql")
+    __slots__ = ("_by_types", "names", "sql")
 
-    def __init__(self, name: bytes, sql: bytes, names: tuple[str, ...]) -> None:
-        self.name, self.sql, self.names = name, sql, names
+    def __init__(self, sql: bytes, names: tuple[str, ...]) -> None:
+        self.sql, self.names = sql, names
+        self._by_types: dict[tuple[int, ...], bytes] = {}
+
+    def name(self, types: tuple[int, ...]) -> bytes:
+        """The prepared statement's name for these parameter types: the same in every process and version."""
+        found = self._by_types.get(types)
+        if found is None:
+            digest = hashlib.sha256(self.sql + b"\0" + repr(types).encode()).hexdigest()[:32]
+            found = self._by_types[types] = b"tutor_" + digest.encode()  # 38 bytes: under NAMEDATALEN
+        return found
 
 
 class _Prepared:
     """What one connection has prepared, and its loader of answers (one thread uses it at a time)."""
 
-    __slots__ = ("names", "transformer")
+    __slots__ = ("names", "transformer", "types")
 
     def __init__(self, connection: psycopg.Connection[Any]) -> None:
-        self.names: dict[bytes, tuple[int, ...]] = {}  # prepared name -> the parameter types it was prepared with
+        self.names: set[bytes] = set()  # the names prepared on this connection
+        self.types: dict[bytes, tuple[int, ...]] = {}  # a statement's SQL -> the types it last ran with
         self.transformer = Transformer(connection)
 
 
@@ -85,7 +105,7 @@ def numbered(sql: str) -> _Numbered:
     with _NUMBERED_LOCK:
         found = _NUMBERED.get(sql)
         if found is None:
-            found = _NUMBERED[sql] = _Numbered(f"tutor_{len(_NUMBERED)}".encode(), text.encode(), tuple(names))
+            found = _NUMBERED[sql] = _Numbered(text.encode(), tuple(names))
     return found
 
 
@@ -94,8 +114,8 @@ def execute(connection: Any, sql: str, params: Any) -> list[Any] | None:
 
     None when a parameter is of a type not in `_TYPES` (its text form is not plainly repr()), the
     parameters are not named (`%(name)s`, the psycopg dialect's paramstyle), or the connection's
-    encoding is not UTF-8. A None (NULL) takes the type its place was prepared with, so a
-    statement is not prepared again for it.
+    encoding is not UTF-8. A None (NULL) takes the type its place last ran with on this
+    connection, so a statement is not prepared again for it.
     """
     if not isinstance(params, Mapping):  # a dialect that sends parameters by position: not ours
         return None
@@ -106,7 +126,7 @@ def execute(connection: Any, sql: str, params: Any) -> list[Any] | None:
         with _NUMBERED_LOCK:
             prepared = _CONNECTIONS.setdefault(connection, _Prepared(connection))
     statement = numbered(sql)
-    before = prepared.names.get(statement.name)
+    before = prepared.types.get(statement.sql)
     values: list[bytes | None] = []
     types: list[int] = []
     for place, name in enumerate(statement.names):
@@ -127,27 +147,25 @@ def execute(connection: Any, sql: str, params: Any) -> list[Any] | None:
             values.append(repr(value).encode())  # int and float: repr() is exact, and PostgreSQL reads it
     pgconn = connection.pgconn
     kinds = tuple(types)
+    label = statement.name(kinds)
+    if label not in prepared.names:
+        _prepare(pgconn, prepared, statement, label, kinds)
     if before != kinds:
-        _prepare(pgconn, prepared, statement, kinds)
-    result = pgconn.exec_prepared(statement.name, values)
+        prepared.types[statement.sql] = kinds
+    result = pgconn.exec_prepared(label, values)
     if result.status not in _OK and result.error_field(pq.DiagnosticField.SQLSTATE) == _UNDEFINED_STATEMENT:
-        prepared.names.pop(statement.name, None)  # the server forgot it (DISCARD ALL, a pooler): once more
-        _prepare(pgconn, prepared, statement, kinds)
-        result = pgconn.exec_prepared(statement.name, values)
+        prepared.names.discard(label)  # the server forgot it (DISCARD ALL, a pooler): once more
+        _prepare(pgconn, prepared, statement, label, kinds)
+        result = pgconn.exec_prepared(label, values)
     return _rows(connection, prepared, result)
 
 
-def _prepare(pgconn: Any, prepared: _Prepared, statement: _Numbered, kinds: tuple[int, ...]) -> None:
-    if statement.name in prepared.names:  # prepared with other types: the server's must go first
-        _check(pgconn, pgconn.exec_(b"DEALLOCATE " + statement.name))
-        del prepared.names[statement.name]
-    _check(pgconn, pgconn.prepare(statement.name, statement.sql, kinds))
-    prepared.names[statement.name] = kinds
-
-
-def _check(pgconn: Any, result: Any) -> None:
-    if result.status not in _OK:
+def _prepare(pgconn: Any, prepared: _Prepared, statement: _Numbered, label: bytes, kinds: tuple[int, ...]) -> None:
+    """PREPARE on the server; a name the server session has already is the same statement (see the module)."""
+    result = pgconn.prepare(label, statement.sql, kinds)
+    if result.status not in _OK and result.error_field(pq.DiagnosticField.SQLSTATE) != _DUPLICATE_STATEMENT:
         raise _error(pgconn, result)
+    prepared.names.add(label)
 
 
 def _error(pgconn: Any, result: Any) -> psycopg.Error:

@@ -58,7 +58,7 @@ _T = TypeVar("_T")
 
 def init_app(app: Flask) -> None:
     """Open the database, bring its schema up to date, and close each request's store at teardown."""
-    engine = db.make_engine(app.config["DATABASE_URL"])
+    engine = db.make_engine(app.config["DATABASE_URL"], prepared=app.config.get("TUTOR_PG_PREPARED", True))
     if app.config.get("TUTOR_DB_UPGRADE", True):
         db.upgrade(engine)
     app.extensions["tutor.db"] = engine
@@ -112,6 +112,7 @@ class SqlStore:
         self._connection: Connection | None = None
         self._raw: PoolProxiedConnection | None = None  # the driver's connection, for compiled statements
         self._threads = threadconn.for_engine(engine)  # PostgreSQL: the thread's own driver connection instead
+        self._prepare = engine.get_execution_options().get(db.PREPARED, True)  # off: every statement by a cursor
         self._thread_used = False  # whether this store has sent a statement on the thread's connection
         self._kept: dict[tuple[str, str], _Kept] = {}
         self._new: str | None = None  # a learner id made in this request (`mark_new`)
@@ -248,7 +249,7 @@ class SqlStore:
             if self.engine.dispatch.before_cursor_execute:
                 cursor = driver.cursor()
                 self.engine.dispatch.before_cursor_execute(None, cursor, sql, args, None, False)
-            if self._threads is not None:
+            if self._threads is not None and self._prepare:
                 rows = pgprepared.execute(driver, sql, args)
                 if rows is not None:
                     return rows
