@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tutor import messages
 from tutor.commands import (
@@ -16,6 +18,7 @@ from tutor.commands import (
 )
 from tutor.redis_names import REDIS_COMMANDS
 from tutor.refusals import FORBIDDEN
+from tutor.replies import quoted
 
 # --- parse_cli: redis-cli's quoting rules ---------------------------------------------------------
 
@@ -116,6 +119,32 @@ def test_format_cli_quotes_and_escapes_like_redis_cli() -> None:
     assert format_cli(["SET", "k", "a\nb"]) == 'SET k "a\\nb"'
     assert format_cli(["SET", "k", "\x06"]) == 'SET k "\\x06"'
     assert format_cli(["SET", "k", ""]) == 'SET k ""'
+    assert format_cli(["SET", "k", '"\\\t\r\x7f\x1fé']) == 'SET k "\\"\\\\\\t\\r\\x7f\\x1fé"'
+
+
+def _quoted_char_by_char(text: str) -> str:
+    """redis-cli's double-quoted form, one character at a time: how tutor wrote it before str.translate."""
+    out = []
+    for ch in text:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ch == "\n":
+            out.append("\\n")
+        elif ch == "\r":
+            out.append("\\r")
+        elif ch == "\t":
+            out.append("\\t")
+        elif ord(ch) < 32 or ord(ch) == 127:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",))))
+def test_quoting_is_the_character_by_character_escape(text: str) -> None:
+    assert quoted(text) == _quoted_char_by_char(text)
+    assert parse_cli(format_cli(["SET", "k", text])) == ["SET", "k", text]
 
 
 # --- spec_for: the allowlist -----------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from tutor import messages
 from tutor.refusals import option_problem, refusal, sort_options, ttl_problem
+from tutor.replies import quoted
 
 
 class CommandError(ValueError):
@@ -90,25 +91,7 @@ def format_cli(argv: Sequence[str]) -> str:
 
 
 def _quote(arg: str) -> str:
-    if _PLAIN.fullmatch(arg):
-        return arg
-    out = []
-    for ch in arg:
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ord(ch) < 32 or ord(ch) == 127:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    return arg if _PLAIN.fullmatch(arg) else quoted(arg)
 
 
 KeyFinder = Callable[[list[str]], list[int]]
