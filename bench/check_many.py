@@ -5,7 +5,8 @@
 Writes N lesson files into a temporary folder, each a copy of one of the curriculum's lessons
 (cycling through them) whose every text value of `title` is made unique and whose pushed job names
 differ, so no two files have the same content. Then runs `tutor check FOLDER` as a user would (a new
-process, the embedded backend) and prints the wall time, the time per lesson, and the same for the
+process, the embedded backend; from 40 files on it checks them in one process per core, and the CPU
+time printed is all of theirs) and prints the wall time, the time per lesson, and the same for the
 curriculum alone, what parsing one lesson costs with libyaml's parser and with the Python one, and
 where a lesson's CPU goes (load, of which parse and schema check; execute and judge) in one process;
 the generated lessons are as large as the curriculum's (5 to 26 steps, 560 lines).

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tutor import checker
 from tutor.backend import Backend
 from tutor.checker import check_paths
 from tutor.cli import main
@@ -278,3 +280,63 @@ def test_check_both_without_a_redis_url_says_how_to_give_one(
     assert capsys.readouterr().err == (
         "--both compares fakeredis with a real Redis: give its URL with --redis-url or REDIS_URL\n"
     )
+
+
+# --- many files: checked in processes, the same findings -----------------------------------------------
+
+
+def _many_lessons(folder: Path) -> list[Path]:
+    """PARALLEL_FROM + 5 files: sound ones, one broken, a failing expectation, a duplicate id, an unknown builds_on."""
+    sound = """\
+        title: Lesson NUMBER
+        step_through:
+          actors: [p]
+          steps:
+            - {actor: p, action: push, redis: LPUSH q NUMBER, expect: 1}
+        """
+    files = []
+    for number in range(checker.PARALLEL_FROM + 5):
+        file = folder / f"lesson-{number:03d}.yaml"
+        file.write_text(textwrap.dedent(sound).replace("NUMBER", str(number)), encoding="utf-8")
+        files.append(file)
+    files[3].write_text("title: [unclosed\n", encoding="utf-8")
+    files[7].write_text(files[7].read_text().replace("expect: 1", "expect: 2"), encoding="utf-8")
+    files[11].write_text("id: lesson-002\n" + files[11].read_text(), encoding="utf-8")
+    files[19].write_text("builds_on: [no-such-lesson]\n" + files[19].read_text(), encoding="utf-8")
+    return files
+
+
+def test_many_files_checked_in_processes_give_the_findings_of_one_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _many_lessons(tmp_path)
+    spread: list[int] = []
+    in_processes = checker._in_processes
+
+    def counted(files: list[Path], url: str | None, jobs: int) -> list[Any]:
+        spread.append(jobs)
+        return in_processes(files, url, jobs)
+
+    monkeypatch.setattr(checker, "_in_processes", counted)
+    missing = tmp_path / "gone.yaml"
+    alone = check_paths([tmp_path, missing], Backend(), jobs=1)
+    together = check_paths([tmp_path, missing], Backend(), jobs=2)
+    assert spread == [2]  # the second call went to two processes, the first did not
+    assert together == alone
+    found = [str(problem).removeprefix(f"{tmp_path}/") for problem in alone]
+    assert len(found) == 5, found
+    assert found[0].startswith("lesson-003.yaml:1:")
+    assert found[1].startswith("lesson-007.yaml:5:") and "expected 2" in found[1]
+    assert found[2].startswith("lesson-011.yaml:1:") and "lesson-002" in found[2]
+    assert found[3] == f"{missing}:1:1: no such file or folder".removeprefix(f"{tmp_path}/")
+    assert found[4].startswith("lesson-019.yaml:1:") and "no-such-lesson" in found[4]
+
+
+def test_tutor_check_jobs_prints_the_same(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    _many_lessons(tmp_path)
+    outputs = []
+    for jobs in ("1", "2"):
+        assert main(["check", str(tmp_path), "--jobs", jobs]) == 1
+        outputs.append(capsys.readouterr())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].err == "4 problem(s)\n"  # the five above but the missing file

@@ -7,7 +7,8 @@ trace with answer_from must name the value the execution produced, so a quiz can
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import replace
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, replace
 from pathlib import Path as FsPath
 from typing import Any
 
@@ -31,32 +32,84 @@ def lesson_files(paths: Iterable[str | FsPath]) -> list[FsPath]:
     return found
 
 
-def check_paths(paths: Iterable[str | FsPath], backend: Backend, other: Backend | None = None) -> list[Problem]:
-    """Every problem in every lesson file under `paths`; with `other`, run on both backends and compare."""
+# From this many files on, `tutor check` spreads them over processes (below, starting them costs more).
+PARALLEL_FROM = 40
+
+
+def check_paths(
+    paths: Iterable[str | FsPath], backend: Backend, other: Backend | None = None, jobs: int = 1
+) -> list[Problem]:
+    """Every problem in every lesson file under `paths`; with `other`, run on both backends and compare.
+
+    `jobs` above 1 (and PARALLEL_FROM files or more, one backend): the files are loaded and executed in
+    that many processes, each with a backend of its own on the same Redis (every run has a key
+    namespace of its own), and their findings are put together here in file order, so the output is
+    the same as from one process. Each file is checked on its own; only duplicate ids and builds_on
+    need every file, and are decided here.
+    """
+    files = lesson_files(paths)
+    if jobs > 1 and other is None and len(files) >= PARALLEL_FROM:
+        checked = _in_processes(files, backend.url, jobs)
+    else:
+        checked = [_check_file(file, backend, other) for file in files]
     problems: list[Problem] = []
     seen: dict[str, str] = {}
     sound: list[tuple[FsPath, Loaded, tuple[str, ...]]] = []
-    for file in lesson_files(paths):
-        if not file.exists():
-            problems.append(Problem(str(file), 1, 1, "", "no such file or folder"))
+    for one in checked:
+        problems.extend(one.loading)
+        if one.lesson_id is None or one.part is None:
             continue
-        loaded = load_file(file)
-        problems.extend(loaded.problems)
-        if loaded.lesson is None:
-            continue
-        lesson = loaded.lesson
-        if lesson.id in seen:
-            loaded.problem(("id",), messages.DUPLICATE_ID.format(id=lesson.id, other=seen[lesson.id]))
-            problems.append(loaded.problems[-1])
-        seen.setdefault(lesson.id, str(file))
-        if lesson.builds_on:
-            sound.append((file, _builds_on_part(loaded), lesson.builds_on))
-        if other is None:
-            problems.extend(check_lesson(lesson, loaded, backend))
-        else:
-            problems.extend(_check_on_both(lesson, loaded, backend, other))
+        if one.lesson_id in seen:
+            one.part.problem(("id",), messages.DUPLICATE_ID.format(id=one.lesson_id, other=seen[one.lesson_id]))
+            problems.append(one.part.problems[-1])
+        seen.setdefault(one.lesson_id, str(one.file))
+        if one.builds_on:
+            sound.append((one.file, one.part, one.builds_on))
+        problems.extend(one.running)
     problems.extend(_builds_on_problems(sound, seen))
     return problems
+
+
+@dataclass(frozen=True)
+class _Checked:
+    """What checking one file found, and what the checks across files need of it: small, to cross processes."""
+
+    file: FsPath
+    loading: list[Problem]  # the file's problems as it loaded
+    running: list[Problem]  # found by executing it
+    lesson_id: str | None  # None: it did not load
+    builds_on: tuple[str, ...]
+    part: Loaded | None  # the positions of its id and builds_on (`_id_part`)
+
+
+def _check_file(file: FsPath, backend: Backend, other: Backend | None = None) -> _Checked:
+    if not file.exists():
+        return _Checked(file, [Problem(str(file), 1, 1, "", "no such file or folder")], [], None, (), None)
+    loaded = load_file(file)
+    loading = list(loaded.problems)
+    lesson = loaded.lesson
+    if lesson is None:
+        return _Checked(file, loading, [], None, (), None)
+    running = check_lesson(lesson, loaded, backend) if other is None else _check_on_both(lesson, loaded, backend, other)
+    return _Checked(file, loading, running, lesson.id, lesson.builds_on, _id_part(loaded))
+
+
+_WORKER_BACKEND: list[Backend] = []  # a worker process's own backend (`_in_processes`)
+
+
+def _start_worker(url: str | None) -> None:
+    _WORKER_BACKEND.append(Backend(url))
+
+
+def _check_in_worker(file: FsPath) -> _Checked:
+    return _check_file(file, _WORKER_BACKEND[0])
+
+
+def _in_processes(files: list[FsPath], url: str | None, jobs: int) -> list[_Checked]:
+    """`_check_file` of every file, spread over `jobs` processes, in the order of `files`."""
+    chunk = max(1, min(16, len(files) // (jobs * 4)))
+    with ProcessPoolExecutor(max_workers=jobs, initializer=_start_worker, initargs=(url,)) as pool:
+        return list(pool.map(_check_in_worker, files, chunksize=chunk))
 
 
 def verify_bytes(data: bytes, source: str, default_id: str, backend: Backend) -> Loaded:
@@ -70,8 +123,8 @@ def verify_bytes(data: bytes, source: str, default_id: str, backend: Backend) ->
     return loaded
 
 
-def _builds_on_part(loaded: Loaded) -> Loaded:
-    """A loaded lesson cut to the positions of its builds_on, all that `_builds_on_problems` reads.
+def _id_part(loaded: Loaded) -> Loaded:
+    """A loaded lesson cut to the positions of its id and builds_on, all that the checks across files read.
 
     Checking a thousand files must not hold a thousand parse trees until the end: the garbage
     collector walks all of them again and again (a third of the time, measured).
@@ -79,8 +132,8 @@ def _builds_on_part(loaded: Loaded) -> Loaded:
     located = loaded.located
     if located is None:
         return Loaded(loaded.source, None, [])
-    kept = {path: at for path, at in located.values.items() if not path or path[0] == "builds_on"}
-    keys = {path: at for path, at in located.keys.items() if path[0] == "builds_on"}
+    kept = {path: at for path, at in located.values.items() if not path or path[0] in ("id", "builds_on")}
+    keys = {path: at for path, at in located.keys.items() if path[0] in ("id", "builds_on")}
     return Loaded(loaded.source, None, [], Located(None, kept, keys))
 
 

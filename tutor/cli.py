@@ -13,7 +13,7 @@ import redis
 
 from tutor import engine, instructor_cli, messages
 from tutor.backend import Backend
-from tutor.checker import check_paths, lesson_files
+from tutor.checker import PARALLEL_FROM, check_paths, lesson_files
 from tutor.loader import load_file
 from tutor.paths import data_dir
 from tutor.render import text_table
@@ -31,6 +31,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--both", action="store_true", help="run on the embedded fakeredis and on the real Redis, and compare"
     )
     check.add_argument("--redis-url", default=argparse.SUPPRESS, help="the real Redis (default: REDIS_URL)")
+    check.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=0,
+        help=f"processes to check in, from {PARALLEL_FROM} files on (default 0: one per core; 1: this one only)",
+    )
     trace = sub.add_parser("trace", help="print a lesson's executed table, or its trace as JSON")
     trace.add_argument("lesson_id")
     trace.add_argument("--json", action="store_true", help="print the trace as JSON")
@@ -66,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     backend = Backend(args.redis_url)
     try:
         if args.command == "check":
-            return _check(args.paths, backend)
+            return _check(args.paths, backend, jobs=args.jobs if args.jobs > 0 else os.cpu_count() or 1)
         if args.command == "trace":
             return _trace(args, backend)
         from tutor.results import report
@@ -117,8 +124,8 @@ def _check_both(paths: list[str], url: str) -> int:
         real.close()
 
 
-def _check(paths: list[str], backend: Backend, other: Backend | None = None) -> int:
-    problems = check_paths(paths, backend, other)
+def _check(paths: list[str], backend: Backend, other: Backend | None = None, jobs: int = 1) -> int:
+    problems = check_paths(paths, backend, other, jobs)
     for problem in problems:
         print(problem)
     if problems:
