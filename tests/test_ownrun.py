@@ -136,6 +136,35 @@ def test_your_run_survives_a_reload_and_another_app_process_serves_it_the_same(a
     assert "('queue', 'world')" in first
 
 
+def test_a_page_puts_right_a_cookie_another_tab_made_stale(client: FlaskClient) -> None:
+    """Two tabs' requests at once each answer with the whole cookie: the last one can drop a run's mark.
+
+    The cookie from before the command stands for the other tab's answer, sent last. A click
+    trusts the cookie (no store read), so it shows the lesson's run; the next full page asks the
+    store, shows the learner's run, and sends a cookie that lists it again, so clicks show it too.
+    """
+    page(client, 3)
+    before = client.get_cookie("session")
+    assert before is not None
+    assert send(client, 3, "LPUSH queue world")[0] == 200
+    assert "('queue', 'world')" in row(page(client, 4), 4)
+    client.set_cookie("session", before.value)  # the other tab's answer, built from the cookie before the command
+    click = client.get(f"{PAGE}?step=4", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "Blocks waiting" in row(_text(click), 4)
+    html = page(client, 4)
+    assert "This is your run" in html and "('queue', 'world')" in row(html, 4)
+    click = client.get(f"{PAGE}?step=4", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert "('queue', 'world')" in row(_text(click), 4)
+    # The other way round: a cookie that still lists a run the learner has left is put right by a page.
+    listed = client.get_cookie("session")
+    assert listed is not None
+    send(client, 4, do="back")
+    client.set_cookie("session", listed.value)
+    assert "Blocks waiting" in row(page(client, 4), 4)
+    after = client.get_cookie("session")
+    assert after is not None and after.value != listed.value
+
+
 def test_back_to_the_lessons_run_leaves_your_run(client: FlaskClient) -> None:
     send(client, 3, "LPUSH queue world")
     status, html = send(client, 4, do="back")

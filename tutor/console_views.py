@@ -61,6 +61,21 @@ def has_own_run(lesson: Lesson, walk: StepThrough, who: str) -> bool:
     return _run_name(lesson, walk) in _known_runs(who)
 
 
+def settle_own_run(lesson: Lesson, walk: StepThrough, who: str) -> bool:
+    """Whether the learner has a run of this step-through, from the store; the cookie's list made to agree.
+
+    Two requests of one learner at once (two tabs) each answer with the whole signed cookie, so the
+    one answered last can drop a run the other just made from the list, or list one it just
+    deleted. Clicks trust the list (a stale "no" hides the run, a stale "yes" costs a read); a full
+    page, which has read the learner's progress in the lesson already (one query, runs included),
+    settles it, so a reload always shows the run the store holds.
+    """
+    present = runstore.store().get(who, lesson.id, walk.slug) is not None
+    if present != (_run_name(lesson, walk) in _known_runs(who)):
+        _mark_run(lesson, walk, who, present)
+    return present
+
+
 def cookie_lists_run(cookie: Mapping[str, Any], lesson: Lesson, walk: StepThrough) -> bool | None:
     """`has_own_run` from a session cookie's payload alone; None for a cookie without the list (the store decides)."""
     known = _listed(cookie)

@@ -105,7 +105,6 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
         return redirect(step_url(lesson, walk, step), 302)  # ?step=99 of 5: the last step, at its own address
     # At step N-1 of an unanswered prediction (ask_before_step: N), its question replaces Next.
     _, prediction = quiz_views.predictions(lesson, walk, who, step)  # a store read only at steps N-1 and N
-    own = console_views.has_own_run(lesson, walk, who)  # from the signed cookie, no store read
     # The quiz section is on the page; a fragment carries it (out of band) only when it changed: a
     # prediction was just graded, or one opened because its step has now run.
     asked = asked_steps(walk)
@@ -114,6 +113,9 @@ def step_through(lesson_id: str, slug: str | None) -> ResponseReturnValue:
     needs_quiz = not fragment or opened or (graded is not None and graded.focus)
     # The quiz section reads the learner's progress: on PostgreSQL it comes with the step upsert.
     progress.store().record_step(who, lesson.id, walk.slug, step, read=needs_quiz and bool(walk.quiz))
+    # A click takes the cookie's word on the learner's own run (no store read); a page asks the store
+    # (read already with the quiz) and puts the cookie right if a request from another tab made it stale.
+    own = console_views.has_own_run(lesson, walk, who) if fragment else console_views.settle_own_run(lesson, walk, who)
     console: dict[str, Any] | None = None  # the lesson's run: its console (the same for everyone) is kept
     if own:
         trace, console = console_views.own_run(lesson, walk, who, step)
