@@ -246,6 +246,16 @@ def plan() -> Plan:
     return Plan(f"/lessons/{LESSON}/step-through", len(walk.steps), f"step-through:{walk.slug}", question.number, right)
 
 
+def start_offsets(learners: int, per_session: int, seed: int, lockstep: bool = False) -> list[int]:
+    """Each learner's extra clicks at step 1 before the first session: 0 to per_session - 1, drawn by seed.
+
+    The same seed (a round's number) gives the same counts, so tutor's and hello-world's learners
+    of a round send as many requests; --lockstep gives none, and the learners move in step.
+    """
+    draw = random.Random(seed)
+    return [0 if lockstep else draw.randrange(per_session) for _ in range(learners)]
+
+
 async def tutor_learner(port: int, p: Plan, sessions: int, deadline: float, tally: Tally, offset: int = 0) -> None:
     """`sessions` walk-and-quiz sessions, after `offset` clicks at step 1 (see the module's docstring)."""
     conn = Connection(port)
@@ -448,8 +458,7 @@ def main() -> None:
             asyncio.run(warm(tutor_port, p, args))
             asyncio.run(_run_all([hello_learner(hello_port, 20, time.monotonic() + 60, Tally()) for _ in range(8)]))
             for number in range(args.rounds):  # in turn, so a disturbance of the machine does not fall on one app only
-                draw = random.Random(number)
-                offsets = [0 if args.lockstep else draw.randrange(per_session) for _ in range(args.learners)]
+                offsets = start_offsets(args.learners, per_session, number, args.lockstep)
                 tally = Tally(think=args.think)
                 deadline = time.monotonic() + args.seconds
                 learners = [tutor_learner(tutor_port, p, args.sessions, deadline, tally, extra) for extra in offsets]

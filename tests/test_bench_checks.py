@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import importlib.util
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -59,3 +61,52 @@ def test_a_remembered_verdict_is_for_those_exact_bytes(load: ModuleType, clicks:
     assert load._click_ok(clicks[2], True, 2, count)
     broken = gzip.compress(gzip.decompress(clicks[2]).replace(b"Step 2 of", b"Step 9 of"))
     assert not load._click_ok(broken, True, 2, count)
+
+
+def test_learners_start_up_to_a_session_apart_and_the_same_in_both_apps(load: ModuleType) -> None:
+    """In step, 100 learners' full pages arrive as one burst every 11 requests: the start staggers them."""
+    offsets = load.start_offsets(100, 11, seed=0)
+    assert len(offsets) == 100 and all(0 <= extra < 11 for extra in offsets)
+    assert len(set(offsets)) >= 8  # spread over the phases of a session, not bunched
+    assert load.start_offsets(100, 11, seed=0) == offsets  # a round's hello-world learners get the same counts
+    assert load.start_offsets(100, 11, seed=1) != offsets
+    assert load.start_offsets(100, 11, seed=0, lockstep=True) == [0] * 100
+
+
+def test_a_staggered_learner_clicks_step_1_first_then_runs_its_session_with_every_answer_checked(
+    load: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One learner of the load, its connection replaced by Flask's test client: what it sends, and no error."""
+    app = create_app({"TESTING": True, "SECRET_KEY": "s", "TUTOR_DATABASE": str(tmp_path / "p.sqlite3")})
+    sent: list[tuple[str, str]] = []
+
+    class ThroughTestClient:
+        def __init__(self, port: int) -> None:
+            self.client = app.test_client()  # keeps the learner's cookie, as the load's connection does
+            self.retries = 0
+
+        async def request(
+            self, method: str, path: str, headers: dict[str, str] | None = None, body: bytes = b""
+        ) -> tuple[int, bytes, bool]:
+            sent.append((method, path))
+            answer = self.client.open(
+                path, method=method, headers={**(headers or {}), "Accept-Encoding": "gzip"}, data=body
+            )
+            return answer.status_code, answer.data, answer.headers.get("Content-Encoding") == "gzip"
+
+        async def close(self) -> None:
+            return None
+
+    monkeypatch.setattr(load, "Connection", ThroughTestClient)
+    plan = load.plan()
+    tally = load.Tally()
+    asyncio.run(load.tutor_learner(0, plan, 1, time.monotonic() + 60, tally, offset=3))
+    assert tally.errors == []
+    steps = [*range(1, load.FORWARD + 1), *range(load.FORWARD - 1, 2, -1)]
+    assert sent == [
+        *[("GET", f"{plan.base}?step=1")] * 3,
+        ("GET", f"{plan.base}?step=0"),
+        *[("GET", f"{plan.base}?step={step}") for step in steps],
+        ("POST", f"/lessons/{load.LESSON}/quiz/answer"),
+    ]
+    assert tally.requests == len(sent) and sorted(tally.kinds) == ["full page", "quiz answer", "step click"]
