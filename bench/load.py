@@ -15,7 +15,9 @@ with new learners each round: a run disturbed by the machine (one hello-world ru
 4,100 req/s against 7,700 in the other) then shows as one round, not as the verdict. The verdicts
 take the medians of the rounds. For each round it prints throughput, p50/p95/p99 latency, errors,
 and the gunicorn processes' CPU time per request (user + system, from /proc: what a request costs
-the server whatever else the machine runs) of both, the CPU time per request of PostgreSQL's
+the server whatever else the machine runs; in brackets the workers' request threads' part, which
+parses the request, calls the app and sends the answer, the rest being gunicorn's accept and
+keep-alive loop in each worker's main thread, and the master) of both, the CPU time per request of PostgreSQL's
 processes and Redis (for tutor: what its store costs on the other side of the socket); then the
 ratios. A throwaway redis-server and PostgreSQL (fsync off, tests/pg_cluster.py) are started on
 free loopback ports unless --redis / --database name existing ones. The load generator runs on the
@@ -353,7 +355,8 @@ def report(label: str, run: Run) -> None:
         f"  {label:12s} {tally.requests:7d} requests in {run.seconds:6.1f} s = {run.throughput:7.1f} req/s   "
         f"p50 {pct(0.50):7.1f} ms  p95 {pct(0.95):7.1f} ms  p99 {pct(0.99):7.1f} ms  "
         f"mean {statistics.mean(ordered) * 1000:6.1f} ms  errors {len(tally.errors)}  "
-        f"CPU per request: server {run.server_cpu * per:.2f} ms, load generator {run.client_cpu * per:.2f} ms"
+        f"CPU per request: server {run.server_cpu * per:.2f} ms (request threads {run.request_threads_cpu * per:.2f}), "
+        f"load generator {run.client_cpu * per:.2f} ms"
         + ("" if run.stores_cpu is None else f", PostgreSQL + Redis {run.stores_cpu * per:.2f} ms")
         + f"; resent after a keep-alive close: {tally.retries}"
     )
@@ -374,17 +377,29 @@ async def warm(port: int, p: Plan, args: argparse.Namespace) -> None:
     await asyncio.gather(*(tutor_learner(port, p, 1, time.monotonic() + 120, Tally()) for _ in range(count)))
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process and its children (gunicorn's master and its workers)."""
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User + system CPU seconds of gunicorn's master and its workers; and of those, the request threads'.
+
+    A gthread worker's main thread accepts connections and watches the kept-alive ones; its pool's
+    threads parse each request, call the app and send the answer. Whatever a worker's threads other
+    than its main one spend is counted as the request threads' (a sync worker has none).
+    """
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
+    total = threads = 0.0
+
+    def seconds(stat: Path) -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
     children = Path(f"/proc/{pid}/task/{pid}/children")
     pids = [pid, *(int(c) for c in children.read_text().split())] if children.exists() else [pid]
     for one in pids:
         with contextlib.suppress(OSError):
-            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+            total += seconds(Path(f"/proc/{one}/stat"))  # every thread's, ended ones' included
+            threads += sum(
+                seconds(task / "stat") for task in Path(f"/proc/{one}/task").iterdir() if task.name != str(one)
+            )
+    return total, threads
 
 
 def store_cpu_seconds(database_url: str, redis_url: str) -> float | None:
@@ -406,7 +421,7 @@ def store_cpu_seconds(database_url: str, redis_url: str) -> float | None:
         info = redis.Redis.from_url(redis_url).info("cpu")
     except (OSError, ValueError, sqlalchemy.exc.SQLAlchemyError, redis.RedisError):
         return None
-    return cpu_seconds(postmaster) + float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
+    return cpu_seconds(postmaster)[0] + float(info["used_cpu_sys"]) + float(info["used_cpu_user"])
 
 
 def main() -> None:
@@ -502,6 +517,7 @@ class Run:
     server_cpu: float
     client_cpu: float
     stores_cpu: float | None
+    request_threads_cpu: float = 0.0  # the part of server_cpu spent by the workers' request threads
 
     @property
     def throughput(self) -> float:
@@ -515,13 +531,13 @@ class Run:
 
 def _measure(tally: Tally, learners: list[object], pid: int, stores: tuple[str, str] | None) -> Run:
     """Run the learners against the server `pid`; the CPU of its processes, of this one and of the stores."""
-    cpu, own = cpu_seconds(pid), time.process_time()
+    (cpu, in_threads), own = cpu_seconds(pid), time.process_time()
     stores_before = store_cpu_seconds(*stores) if stores else None
     seconds = asyncio.run(_run_all(learners))
-    server, client = cpu_seconds(pid) - cpu, time.process_time() - own
+    (cpu_after, in_threads_after), client = cpu_seconds(pid), time.process_time() - own
     stores_after = store_cpu_seconds(*stores) if stores else None
     used = None if stores_before is None or stores_after is None else stores_after - stores_before
-    return Run(tally, seconds, server, client, used)
+    return Run(tally, seconds, cpu_after - cpu, client, used, in_threads_after - in_threads)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
@@ -110,3 +111,28 @@ def test_a_staggered_learner_clicks_step_1_first_then_runs_its_session_with_ever
         ("POST", f"/lessons/{load.LESSON}/quiz/answer"),
     ]
     assert tally.requests == len(sent) and sorted(tally.kinds) == ["full page", "quiz answer", "step click"]
+
+
+def test_the_server_cpu_split_counts_a_busy_thread_as_a_request_thread(load: ModuleType) -> None:
+    """cpu_seconds on this process: a thread other than the main one is counted in the request threads' part."""
+    import threading
+
+    before_total, before_threads = load.cpu_seconds(os.getpid())
+    busy, done = threading.Event(), threading.Event()
+
+    def spin() -> None:
+        start = time.thread_time()
+        while time.thread_time() - start < 0.3:  # CPU time, not a pause: the thread is busy throughout
+            pass
+        busy.set()
+        done.wait()  # alive while measured: /proc lists a thread's time under its task only while it runs
+
+    worker = threading.Thread(target=spin)
+    worker.start()
+    busy.wait()
+    total, threads = load.cpu_seconds(os.getpid())
+    done.set()
+    worker.join()
+    assert threads - before_threads >= 0.25  # the tick is 10 ms: 0.3 s shows as at least 0.29
+    assert total - before_total >= threads - before_threads
+    assert threads <= total
