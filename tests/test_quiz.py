@@ -6,7 +6,9 @@ The tests use a small lesson of their own (QUIZ_LESSON), so lesson edits never m
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 import re
 from pathlib import Path
 from typing import Any
@@ -265,6 +267,19 @@ def test_choice_order_is_stable_per_learner_and_differs_between_learners() -> No
     assert sorted(first) == [0, 1, 2, 3]
     orders = {tuple(quiz.choice_order(f"learner-{i}", LESSON_ID, WALK_QUIZ, 2, 4)) for i in range(30)}
     assert len(orders) > 1
+
+
+def test_a_remembered_choice_order_is_the_seeded_shuffle_and_a_fresh_list_each_time() -> None:
+    """The memo changes nothing a learner sees: the order is the seeded shuffle it always was."""
+    for who in ("learner-a", "learner-b", "DEQRf-WXZJjfct5mCV286JXYHIgAGJ02Ol86cds64ic"):
+        for number, count in ((1, 2), (2, 4), (3, 6)):
+            seed = hashlib.sha256(f"{who}\0{LESSON_ID}\0{WALK_QUIZ}\0{number}".encode()).digest()
+            expected = list(range(count))
+            random.Random(int.from_bytes(seed[:8], "big")).shuffle(expected)
+            assert quiz.choice_order(who, LESSON_ID, WALK_QUIZ, number, count) == expected
+    shown = quiz.choice_order("learner-a", LESSON_ID, WALK_QUIZ, 2, 4)
+    shown.reverse()  # a caller's own list: the next caller gets the order, not this
+    assert quiz.choice_order("learner-a", LESSON_ID, WALK_QUIZ, 2, 4) == shown[::-1]
 
 
 def _shown_order(client: FlaskClient, question: int = 2) -> list[str]:
