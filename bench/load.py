@@ -16,9 +16,9 @@ with new learners each round: a run disturbed by the machine (one hello-world ru
 take the medians of the rounds. For each round it prints throughput, p50/p95/p99 latency, errors,
 and the gunicorn processes' CPU time per request (user + system, from /proc: what a request costs
 the server whatever else the machine runs; in brackets the workers' request threads' part, which
-parses the request, calls the app and sends the answer, the rest being gunicorn's accept and
-keep-alive loop in each worker's main thread, and the master) of both, the CPU time per request of PostgreSQL's
-processes and Redis (for tutor: what its store costs on the other side of the socket); then the
+parses the request, calls the app and sends the answer; the rest is gunicorn's accept and
+keep-alive loop in each worker's main thread, and the master) of both, the CPU time per request of
+PostgreSQL's processes and Redis (for tutor: what its store costs on the other side of the socket); then the
 ratios. A throwaway redis-server and PostgreSQL (fsync off, tests/pg_cluster.py) are started on
 free loopback ports unless --redis / --database name existing ones. The load generator runs on the
 same machine as the servers and takes CPU from them (as it does from the hello-world): read the

@@ -8,6 +8,7 @@ import gzip
 import importlib.util
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -120,8 +121,6 @@ def test_a_staggered_learner_clicks_step_1_first_then_runs_its_session_with_ever
 
 def test_the_server_cpu_split_counts_a_busy_thread_as_a_request_thread(load: ModuleType) -> None:
     """cpu_seconds on this process: a thread other than the main one is counted in the request threads' part."""
-    import threading
-
     before_total, before_threads = load.cpu_seconds(os.getpid())
     busy, done = threading.Event(), threading.Event()
 

@@ -67,8 +67,8 @@ def settle_own_run(lesson: Lesson, walk: StepThrough, who: str) -> bool:
     Two requests of one learner at once (two tabs) each answer with the whole signed cookie, so the
     one answered last can drop a run the other just made from the list, or list one it just
     deleted. Clicks trust the list (a stale "no" hides the run, a stale "yes" costs a read); a full
-    page, which has read the learner's progress in the lesson already (one query, runs included),
-    settles it, so a reload always shows the run the store holds.
+    page, which reads the learner's progress in the lesson for its quiz section anyway (one query,
+    runs included, kept for the request), settles it, so a reload always shows the run the store holds.
     """
     present = runstore.store().get(who, lesson.id, walk.slug) is not None
     if present != (_run_name(lesson, walk) in _known_runs(who)):
