@@ -6,9 +6,8 @@ import asyncio
 import concurrent.futures
 import gzip
 import importlib.util
-import os
+import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from types import ModuleType
@@ -119,26 +118,37 @@ def test_a_staggered_learner_clicks_step_1_first_then_runs_its_session_with_ever
     assert tally.requests == len(sent) and sorted(tally.kinds) == ["full page", "quiz answer", "step click"]
 
 
+SPINNER = """
+import sys, threading, time
+
+def spin(seconds=0.3):
+    start = time.thread_time()
+    while time.thread_time() - start < seconds:  # CPU time, not a pause: the thread is busy throughout
+        pass
+
+spin(0.6)  # the main thread's own work, as a worker's accept loop does
+worker = threading.Thread(target=spin)
+worker.start()
+worker.join()  # ended: its time stays in the process's total only
+worker = threading.Thread(target=lambda: (spin(), print("ready", flush=True), sys.stdin.read()))
+worker.start()
+worker.join()
+"""
+
+
 def test_the_server_cpu_split_counts_a_busy_thread_as_a_request_thread(load: ModuleType) -> None:
-    """cpu_seconds on this process: a thread other than the main one is counted in the request threads' part."""
-    before_total, before_threads = load.cpu_seconds(os.getpid())
-    busy, done = threading.Event(), threading.Event()
+    """cpu_seconds on a small process of its own: a live thread other than the main one is a request thread.
 
-    def spin() -> None:
-        start = time.thread_time()
-        while time.thread_time() - start < 0.3:  # CPU time, not a pause: the thread is busy throughout
-            pass
-        busy.set()
-        done.wait()  # alive while measured: /proc lists a thread's time under its task only while it runs
-
-    worker = threading.Thread(target=spin)
-    worker.start()
-    busy.wait()
-    total, threads = load.cpu_seconds(os.getpid())
-    done.set()
-    worker.join()
-    # The clock tick is 10 ms, and the process's and each thread's counts are rounded apart: 0.3 s of
-    # work shows as at least 0.25 in both, never compared with each other to the tick.
-    assert threads - before_threads >= 0.25
-    assert total - before_total >= 0.25
-    assert threads <= total  # the main thread's own time is in the total only
+    Its own process, not the test's: threads other tests started end at any time, taking their time
+    out of the sum of live threads. Three spins: the main thread's (0.6 s), an ended thread's and a
+    live thread's (0.3 s each); only the last is the request threads'.
+    """
+    child = subprocess.Popen([sys.executable, "-c", SPINNER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "ready\n"  # the second spinner, still alive
+        total, threads = load.cpu_seconds(child.pid)
+    finally:
+        child.communicate("", timeout=30)
+    # The clock tick is 10 ms, rounded per thread: 0.3 s of work shows as at least 0.25.
+    assert 0.25 <= threads < 0.55  # the live spinner's, and not the main thread's too
+    assert total - threads >= 0.8  # the main thread's and the ended spinner's (in the total only)
