@@ -12,6 +12,7 @@ import fakeredis
 import redis
 
 from tutor import fakecompat
+from tutor.fakedirect import DirectConnection
 from tutor.limits import LIMITS
 
 _IDLE_LIMIT = 64
@@ -47,13 +48,19 @@ class Backend:
 
         Give it back with release(). Embedded clients are costly to build (about 1 ms each), so
         released ones are kept for the next run; they carry no state of the run that used them.
+        Their commands reach fakeredis as fields, not protocol bytes (`fakedirect`).
         """
         if self._pool is not None:
             return redis.Redis(connection_pool=self._pool, single_connection_client=True)
         with self._lock:
             if self._idle:
                 return self._idle.pop()
-        return fakeredis.FakeRedis(server=self._server, decode_responses=True, single_connection_client=True)
+        return fakeredis.FakeRedis(
+            server=self._server,
+            decode_responses=True,
+            single_connection_client=True,
+            connection_class=DirectConnection,
+        )
 
     def release(self, client: redis.Redis) -> None:
         """Take back an actor's connection; it must be out of MULTI and WATCH by now."""
@@ -70,7 +77,7 @@ class Backend:
         """A pooled client for looking at the server as a whole (tests, tools), never handed to a lesson."""
         if self._pool is not None:
             return redis.Redis(connection_pool=self._pool)
-        return fakeredis.FakeRedis(server=self._server, decode_responses=True)
+        return fakeredis.FakeRedis(server=self._server, decode_responses=True, connection_class=DirectConnection)
 
     def close(self) -> None:
         """Release pooled connections."""
