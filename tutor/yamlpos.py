@@ -21,7 +21,7 @@ import copy
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import yaml
 
@@ -32,9 +32,8 @@ from tutor.yamlerrors import plain_error
 Path = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
-class Position:
-    """A 1-based line and column."""
+class Position(NamedTuple):
+    """A 1-based line and column (a tuple: a file has one for every value, made a thousand times a lesson)."""
 
     line: int
     col: int
@@ -79,17 +78,21 @@ def _position(mark: Any) -> Position:
 # same as the Python parser's. Its error messages are not, so a file that is not YAML is parsed
 # again by the Python parser, whose messages `plain_error` knows.
 _FAST_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_SCALAR_EVENT = yaml.ScalarEvent
 
 
 def load(text: str) -> Located:
     """Parse one YAML document; raise YamlSyntaxError with a position when it is not YAML."""
     builder = _Builder()
-    feed = builder.feed
+    feed, scalar = builder.feed, builder._scalar  # noqa: SLF001 - most events are scalars: one call, not two
     parser = _FAST_LOADER(text)
     try:
         next_event = parser.get_event  # yaml.parse() without its generator: None after the last event
         while (event := next_event()) is not None:
-            feed(event)
+            if type(event) is _SCALAR_EVENT:
+                scalar(event)
+            else:
+                feed(event)
     except yaml.MarkedYAMLError as error:
         error = _python_error(text) or error
         message, mark = plain_error(error, text)
@@ -193,11 +196,16 @@ class _Builder:
     def _scalar(self, event: yaml.ScalarEvent) -> None:
         # The hottest path of parsing (most events are scalars): _count, _expects_key, _child_path
         # and _place written out in line, same order, same results.
-        position = _position(event.start_mark)
+        mark: Any = event.start_mark  # a parser's scalar always has one
+        position = Position(mark.line + 1, mark.column + 1)
         self.count += 1
         if self.count > LIMITS.yaml_values:
             self._count(0, position)  # raises with the right message
-        value, problem = _resolve(event)
+        text = event.value
+        if event.implicit[0] and not event.style and text and text[0] not in _MAY_BE_TYPED:
+            value, problem = text, None  # plain text to every reader: `_resolve`'s first way out, without the call
+        else:
+            value, problem = _resolve(event)
         top = self.stack[-1] if self.stack else None
         if top is None:
             self.located.values[()] = position
