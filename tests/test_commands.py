@@ -10,6 +10,7 @@ from tutor import messages
 from tutor.commands import (
     COMMANDS,
     CommandError,
+    _parse_quoted,
     blocking_info,
     format_cli,
     parse_cli,
@@ -145,6 +146,17 @@ def _quoted_char_by_char(text: str) -> str:
 def test_quoting_is_the_character_by_character_escape(text: str) -> None:
     assert quoted(text) == _quoted_char_by_char(text)
     assert parse_cli(format_cli(["SET", "k", text])) == ["SET", "k", text]
+
+
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",), exclude_characters="\"'")))
+def test_a_line_without_quotes_splits_as_character_by_character(line: str) -> None:
+    assert parse_cli(line) == _parse_quoted(line)
+
+
+@given(st.lists(st.sampled_from(["a", "\\", " ", "\t", "\u2003", "\x0b", "é", "\n", "x\\y"]), max_size=12))
+def test_whitespace_and_backslashes_outside_quotes_split_as_character_by_character(parts: list[str]) -> None:
+    line = "".join(parts)
+    assert parse_cli(line) == _parse_quoted(line)
 
 
 # --- spec_for: the allowlist -----------------------------------------------------------------------

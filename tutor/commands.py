@@ -22,7 +22,18 @@ class CommandError(ValueError):
 
 
 def parse_cli(line: str) -> list[str]:
-    """Split a redis-cli line into arguments, with redis-cli's quoting rules."""
+    """Split a redis-cli line into arguments, with redis-cli's quoting rules.
+
+    A line with no quote in it (most of a lesson's) splits where str.split() does: on runs of the
+    same whitespace (`str.isspace`), with nothing else special. Only a quoted line is read character
+    by character.
+    """
+    if '"' not in line and "'" not in line:
+        return line.split()
+    return _parse_quoted(line)
+
+
+def _parse_quoted(line: str) -> list[str]:
     args: list[str] = []
     i, n = 0, len(line)
     while True:
