@@ -148,9 +148,8 @@ class _Builder:
         self.aliased = False
 
     def feed(self, event: yaml.Event) -> None:
-        if type(event) is yaml.ScalarEvent:  # most events: the short way first
-            self._scalar(event)
-        elif isinstance(event, yaml.DocumentStartEvent):
+        """One event of any kind (`load` sends a plain ScalarEvent, most events, to `_scalar` itself)."""
+        if isinstance(event, yaml.DocumentStartEvent):
             self.documents += 1
             if self.documents > 1:
                 raise YamlSyntaxError(messages.YAML_SECOND_DOCUMENT, _position(event.start_mark))
