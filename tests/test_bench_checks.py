@@ -1,4 +1,5 @@
-"""bench/load.py's checks of what the server sent: the "no wrong page" verdict is only as good as they are."""
+"""bench/load.py's checks of what the server sent: the "no wrong page" verdict is only as good as they are;
+and bench/check_instructions.py's arithmetic and the code it counts."""
 
 from __future__ import annotations
 
@@ -19,18 +20,23 @@ from tutor import create_app
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 
 
-@pytest.fixture(scope="module")
-def load() -> ModuleType:
-    sys.path.insert(0, str(BENCH))  # load.py imports its neighbour servers.py
+def _bench_module(name: str) -> ModuleType:
+    """bench/NAME.py as a module (bench_NAME)."""
+    sys.path.insert(0, str(BENCH))  # bench scripts import their neighbour servers.py
     try:
-        spec = importlib.util.spec_from_file_location("bench_load", BENCH / "load.py")
+        spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        sys.modules[spec.name] = module  # its dataclasses look their module up while being made
+        sys.modules[spec.name] = module  # dataclasses look their module up while being made
         spec.loader.exec_module(module)
         return module
     finally:
         sys.path.remove(str(BENCH))
+
+
+@pytest.fixture(scope="module")
+def load() -> ModuleType:
+    return _bench_module("load")
 
 
 @pytest.fixture(scope="module")
@@ -152,3 +158,40 @@ def test_the_server_cpu_split_counts_a_busy_thread_as_a_request_thread(load: Mod
     # The clock tick is 10 ms, rounded per thread: 0.3 s of work shows as at least 0.25.
     assert 0.25 <= threads < 0.55  # the live spinner's, and not the main thread's too
     assert total - threads >= 0.8  # the main thread's and the ended spinner's (in the total only)
+
+
+@pytest.mark.parametrize("what", ["check", "load"])
+def test_the_instruction_count_child_checks_the_curriculum(what: str) -> None:
+    """What bench/check_instructions.py runs under valgrind runs without it (valgrind is not in CI)."""
+    counted = _bench_module("check_instructions")
+    done = subprocess.run(
+        [sys.executable, "-c", counted.CHILD, str(counted.ROOT / "lessons"), "1", what],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=counted.ROOT,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_instructions_per_lesson_are_the_difference_of_three_passes_and_one(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    counted = _bench_module("check_instructions")
+    lessons = len(list((counted.ROOT / "lessons").glob("*.yaml")))
+    seen: list[list[str]] = []
+
+    def valgrind(argv: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        seen.append(argv)
+        passes, what = int(argv[-2]), argv[-1]
+        total = 5_000_000 + passes * lessons * (40_000_000 if what == "check" else 15_000_000)
+        return subprocess.CompletedProcess(argv, 0, "", f"==1== Events    : Ir\n==1== Collected : {total}\n")
+
+    monkeypatch.setattr(counted.shutil, "which", lambda name: f"/usr/bin/{name}")
+    monkeypatch.setattr(counted.subprocess, "run", valgrind)
+    counted.main()
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0].startswith("tutor check, whole: 40.0 million instructions per lesson")
+    assert printed[1].startswith("loading alone (parse, schema, model): 15.0 million instructions per lesson")
+    assert all(argv[:2] == ["valgrind", "--tool=callgrind"] for argv in seen) and len(seen) == 4
