@@ -64,3 +64,13 @@ def test_a_right_guess_costs_one_round_trip_and_a_wrong_one_two(observer: redis.
     assert counting.pipelines == 1
     read_key_states(counting, "p:", WATCH, {**right, "l": "string"})  # type: ignore[arg-type]
     assert counting.pipelines == 3
+
+
+def test_an_empty_string_and_an_emptied_stream_are_keys_not_missing(observer: redis.Redis) -> None:
+    observer.set("p:s", "")
+    observer.xdel("p:x", "1-1")  # the stream stays, with no entries
+    guess = dict(zip(WATCH, TYPES, strict=True))
+    read = read_key_states(observer, "p:", WATCH, guess)
+    assert (read["s"]["type"], read["s"]["py"]) == ("string", "''")
+    assert (read["x"]["type"], read["x"]["value"]) == ("stream", [])
+    assert read == read_key_states(observer, "p:", WATCH)
