@@ -9,7 +9,7 @@ processes (load: parse, schema check, model; then execute and judge on the embed
 under `valgrind --tool=callgrind` once with one pass over the lessons and once with three passes;
 the difference, divided by the lessons of two passes, leaves start-up and first-time costs out.
 Prints instructions per lesson for the whole check and for loading alone. Needs valgrind (Debian's
-package `valgrind`); it takes about six minutes. Figures only.
+package `valgrind`); it takes three to six minutes. Figures only.
 """
 
 from __future__ import annotations
