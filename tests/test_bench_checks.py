@@ -160,6 +160,20 @@ def test_the_server_cpu_split_counts_a_busy_thread_as_a_request_thread(load: Mod
     assert total - threads >= 0.8  # the main thread's and the ended spinner's (in the total only)
 
 
+def test_a_paced_load_gives_no_throughput_verdict_and_a_closed_loop_does(load: ModuleType) -> None:
+    """With --think the learners' pace sets both throughputs: the ratio then says nothing of capacity."""
+    paced = dict(load.verdicts(1.5, 480.0, 478.0, 27.5, 0))
+    throughput = "throughput at least half of hello-world's (medians)"
+    assert paced[throughput].startswith("not measured")
+    assert paced["p99 at most 50 ms (median of the rounds)"] == "met"
+    assert paced["no error, no wrong page"] == "met"
+    closed = dict(load.verdicts(0.0, 1094.0, 2889.0, 188.6, 2))
+    assert closed[throughput] == "MISSED"
+    assert closed["p99 at most 50 ms (median of the rounds)"] == "MISSED"
+    assert closed["no error, no wrong page"] == "MISSED"
+    assert dict(load.verdicts(0.0, 1500.0, 2900.0, 40.0, 0))[throughput] == "met"
+
+
 @pytest.mark.parametrize("what", ["check", "load"])
 def test_the_instruction_count_child_checks_the_curriculum(what: str) -> None:
     """What bench/check_instructions.py runs under valgrind runs without it (valgrind is not in CI)."""
