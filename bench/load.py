@@ -493,32 +493,50 @@ def main() -> None:
     ours_median = statistics.median(run.throughput for run in tutor_runs)
     theirs_median = statistics.median(run.throughput for run in hello_runs)
     p99 = statistics.median(run.p99 for run in tutor_runs)
+    hello_p99 = statistics.median(run.p99 for run in hello_runs)
     print(
         f"tutor / hello-world throughput: {ours_median / theirs_median:.2f} (medians of {args.rounds} rounds: "
         f"{ours_median:.0f} / {theirs_median:.0f} req/s; round by round {', '.join(f'{r:.2f}' for r in ratios)}; "
         f"best / best {max(r.throughput for r in tutor_runs) / max(r.throughput for r in hello_runs):.2f}) "
         + ("(set by the learners' pace: not a capacity figure)" if args.think > 0 else "(target >= 0.5)")
     )
-    print(f"tutor p99, median of the rounds: {p99:.1f} ms (target <= 50)")
+    print(
+        f"tutor p99, median of the rounds: {p99:.1f} ms (target <= 50); hello-world's: {hello_p99:.1f} ms"
+        + (
+            ""
+            if args.think > 0
+            else f"; in a closed loop the mean is learners / throughput: {args.learners} / "
+            f"{ours_median:.0f} req/s = {1000 * args.learners / ours_median:.0f} ms for tutor, "
+            f"{1000 * args.learners / theirs_median:.0f} ms for hello-world"
+        )
+    )
     errors = sum(len(run.tally.errors) for run in [*tutor_runs, *hello_runs])
-    for name, said in verdicts(args.think, ours_median, theirs_median, p99, errors):
+    for name, said in verdicts(args.think, ours_median, theirs_median, p99, errors, hello_p99):
         print(f"target {name}: {said}")
 
 
-def verdicts(think: float, ours: float, theirs: float, p99: float, errors: int) -> list[tuple[str, str]]:
+def verdicts(
+    think: float, ours: float, theirs: float, p99: float, errors: int, hello_p99: float | None = None
+) -> list[tuple[str, str]]:
     """Each target and what this run says of it: met, MISSED, or why this run cannot tell.
 
     With a think time the learners' pace sets both servers' throughput (each serves what its
     learners ask, as long as it can), so the ratio is not a measure of what either can serve: only
-    a closed loop (--think 0) measures that. The p99 and the errors are verdicts either way.
+    a closed loop (--think 0) measures that. The p99 and the errors are verdicts either way; a
+    missed p99 says so when hello-world's own p99, under the same server and load, misses it too:
+    then the load, not the app, sets it (in a closed loop the mean latency of any server is
+    learners / throughput, Little's law), and no app slower than hello-world can meet it on this machine.
     """
     if think > 0:
         throughput = "not measured by this run (with --think the learners' pace sets the throughput; run --think 0)"
     else:
         throughput = "met" if ours >= theirs / 2 else "MISSED"
+    latency = "met" if p99 <= 50 else "MISSED"
+    if latency == "MISSED" and hello_p99 is not None and hello_p99 > 50:
+        latency += f" (hello-world's own p99, {hello_p99:.0f} ms, misses it too under this load)"
     return [
         ("throughput at least half of hello-world's (medians)", throughput),
-        ("p99 at most 50 ms (median of the rounds)", "met" if p99 <= 50 else "MISSED"),
+        ("p99 at most 50 ms (median of the rounds)", latency),
         ("no error, no wrong page", "met" if errors == 0 else "MISSED"),
     ]
 

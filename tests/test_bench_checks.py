@@ -174,6 +174,15 @@ def test_a_paced_load_gives_no_throughput_verdict_and_a_closed_loop_does(load: M
     assert dict(load.verdicts(0.0, 1500.0, 2900.0, 40.0, 0))[throughput] == "met"
 
 
+def test_a_missed_p99_says_when_hello_world_misses_it_too(load: ModuleType) -> None:
+    """In a closed loop the load sets the latency: the verdict stays MISSED and says hello-world's own p99."""
+    p99 = "p99 at most 50 ms (median of the rounds)"
+    both = dict(load.verdicts(0.0, 1283.0, 2755.0, 152.8, 0, 70.4))[p99]
+    assert both == "MISSED (hello-world's own p99, 70 ms, misses it too under this load)"
+    assert dict(load.verdicts(0.0, 1283.0, 2755.0, 152.8, 0, 31.0))[p99] == "MISSED"
+    assert dict(load.verdicts(1.5, 480.0, 478.0, 41.4, 0, 9.0))[p99] == "met"
+
+
 @pytest.mark.parametrize("what", ["check", "load"])
 def test_the_instruction_count_child_checks_the_curriculum(what: str) -> None:
     """What bench/check_instructions.py runs under valgrind runs without it (valgrind is not in CI)."""
