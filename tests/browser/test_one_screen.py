@@ -3,7 +3,8 @@
 Redis's reply, every watched key's state and every actor's status, and the line of code that ran.
 
 At 1440x900 and 768x1024 that is the first viewport, unscrolled. At 375x812 the step's panel is
-scrolled up to the sticky controls (as a phone user would) and must then fit below them.
+scrolled up to the sticky controls (as a phone user would) and must then fit below them. A walk
+without a code sample gives the panel the whole width (no empty column where the code would be).
 
 One browser, one page, reused for every load (a fresh learner, so each prediction is still asked
 at the step before it: the tallest case, with the question on screen).
@@ -75,6 +76,13 @@ _MEASURE = """({phone, codeBeside}) => {
     inView(`actor ${el.dataset.actor}`, el);
     seen.actors.push([el.dataset.actor, el.querySelector('.actor-status').textContent.trim()]);
   });
+  const view = panel.parentElement.getBoundingClientRect(), drawn = panel.getBoundingClientRect();
+  const sample = document.querySelector('#stepper .sample');
+  if (!sample && (drawn.left > view.left + 1 || drawn.right < view.right - 1))
+    problems.push(`no code sample, yet the panel takes x ${Math.round(drawn.left)}..${Math.round(drawn.right)} ` +
+                  `of the view's ${Math.round(view.left)}..${Math.round(view.right)}`);
+  if (sample && codeBeside && sample.getBoundingClientRect().right > drawn.left)
+    problems.push('the code sample is not beside the panel');
   const line = codeBeside ? document.querySelector('pre.code .line.current') : document.querySelector('#now .now-line');
   if (line) { inView('the line of code that ran', line); seen.line = line.textContent; }
   return {problems, seen};
