@@ -524,8 +524,9 @@ def verdicts(
     learners ask, as long as it can), so the ratio is not a measure of what either can serve: only
     a closed loop (--think 0) measures that. The p99 and the errors are verdicts either way; a
     missed p99 says so when hello-world's own p99, under the same server and load, misses it too:
-    then the load, not the app, sets it (in a closed loop the mean latency of any server is
-    learners / throughput, Little's law), and no app slower than hello-world can meet it on this machine.
+    then the load sets it more than the app does (in a closed loop the mean latency of any server
+    is learners / throughput, Little's law), and an app that serves fewer requests a second than
+    hello-world has the longer mean latency of the two.
     """
     if think > 0:
         throughput = "not measured by this run (with --think the learners' pace sets the throughput; run --think 0)"
