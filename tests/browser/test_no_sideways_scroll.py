@@ -1,8 +1,9 @@
 """At phone width no page of the curriculum scrolls sideways: every lesson's every page, not one sample.
 
 test_screenshots.py holds the seed lesson's pages to this; a lesson's own text can still break it
-(a long URL in celery-delivery's tips once widened its performance page to 389 px at 375). Code,
-tables and the lanes scroll inside their own regions, so only the page itself is measured.
+(`self.request.delivery_info["redelivered"],` in celery-delivery's tips, one word to the browser,
+once widened its performance page to 389 px at 375). Code, tables and the lanes scroll inside
+their own regions, so only the page itself is measured.
 """
 
 from __future__ import annotations
