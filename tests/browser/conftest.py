@@ -10,10 +10,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from conftest import LESSONS, need
+from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect, sync_playwright
 from werkzeug.serving import make_server
 
@@ -39,6 +41,22 @@ def _wait_for_port(host: str, port: int, thread: threading.Thread, seconds: floa
             time.sleep(0.02)  # polling for readiness with a deadline, not racing
 
 
+@contextmanager
+def serving(app: Flask, name: str) -> Iterator[LiveServer]:
+    """The app on a free loopback port (the OS picks it), in a background thread, until the block ends."""
+    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
+    port = server.server_port
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
+    thread.start()
+    try:
+        _wait_for_port("127.0.0.1", port, thread)
+        yield LiveServer(f"http://127.0.0.1:{port}", app)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """The app on a free loopback port (the OS picks it), in a background thread, for the session."""
@@ -52,17 +70,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             "REDIS_URL": None,
         }
     )
-    server = make_server("127.0.0.1", 0, buffered(app), threaded=True)
-    port = server.server_port
-    thread = threading.Thread(target=server.serve_forever, name="tutor-live-server", daemon=True)
-    thread.start()
-    try:
-        _wait_for_port("127.0.0.1", port, thread)
-        yield LiveServer(f"http://127.0.0.1:{port}", app)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+    with serving(app, "tutor-live-server") as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -7,20 +7,18 @@ no sideways scrolling on phones, no axe-core violation.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
-from werkzeug.serving import make_server
 
 from tutor import accounts, create_app
 from tutor.progress import SqlStore
 from tutor.records import Answer
 
-from .conftest import _wait_for_port
-from .support import LiveServer, buffered, new_context
+from .conftest import serving
+from .support import LiveServer, new_context
 from .test_axe import axe_here
 
 pytestmark = pytest.mark.browser
@@ -78,16 +76,10 @@ def server(lessons: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     accounts.add(store, "ada", PASSWORD)
     for at, (who, choices, correct) in enumerate([("l1", (0,), True), ("l2", (1,), False), ("l2", (0,), True)]):
         store.record_answer(Answer(who * 20, "live-queue", "step-through:main", 1, choices, correct, False, at))
-    http = make_server("127.0.0.1", 0, buffered(app), threaded=True)
-    thread = threading.Thread(target=http.serve_forever, name="tutor-instructor-server", daemon=True)
-    thread.start()
     try:
-        _wait_for_port("127.0.0.1", http.server_port, thread)
-        yield LiveServer(f"http://127.0.0.1:{http.server_port}", app)
+        with serving(app, "tutor-instructor-server") as server:
+            yield server
     finally:
-        http.shutdown()
-        http.server_close()
-        thread.join(timeout=10)
         app.extensions["tutor.db"].dispose()
 
 

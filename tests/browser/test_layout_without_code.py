@@ -9,18 +9,16 @@ without one (tests/fixtures/dead-consumer.yaml), on a site of its own.
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser
-from werkzeug.serving import make_server
 
 from tutor import create_app
 
-from .conftest import _wait_for_port
-from .support import LiveServer, buffered, new_context
+from .conftest import serving
+from .support import LiveServer, new_context
 
 pytestmark = pytest.mark.browser
 
@@ -49,16 +47,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
             "REDIS_URL": None,
         }
     )
-    http = make_server("127.0.0.1", 0, buffered(app), threaded=True)
-    thread = threading.Thread(target=http.serve_forever, name="tutor-no-code-server", daemon=True)
-    thread.start()
     try:
-        _wait_for_port("127.0.0.1", http.server_port, thread)
-        yield LiveServer(f"http://127.0.0.1:{http.server_port}", app)
+        with serving(app, "tutor-no-code-server") as server:
+            yield server
     finally:
-        http.shutdown()
-        http.server_close()
-        thread.join(timeout=10)
         app.extensions["tutor.db"].dispose()
 
 
