@@ -393,7 +393,7 @@ def test_no_key_moment_note_or_prediction_is_shown_or_answerable_before_its_step
 def test_every_page_names_its_icon_and_the_icon_is_served_locally(client: FlaskClient) -> None:
     page = client.get("/").get_data(as_text=True)
     match = re.search(r'<link rel="icon" href="([^"]+)"', page)
-    assert match and match.group(1) == "/static/favicon.svg"
+    assert match and match.group(1).startswith("/static/favicon.svg?v=")
     with client.get(match.group(1)) as icon:
         assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
         assert b"<svg" in icon.get_data()

@@ -13,7 +13,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """Build the site: configuration from the environment, overridden by `config`."""
     from flask import Flask
 
-    from tutor import api, console_views, learner, progress, quiz_views, views, web
+    from tutor import api, assets, console_views, learner, progress, quiz_views, views, web
     from tutor.config import load_config
     from tutor.paths import data_dir, default_instance
 
@@ -25,6 +25,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update(load_config(app.instance_path, config))
     web.init_app(app)
+    assets.init_app(app)
     learner.init_app(app)
     progress.init_app(app)
     app.register_blueprint(views.bp)
