@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -34,10 +35,13 @@ CLICK = {"HX-Request": "true"}
 LOCKED = "X-Tutor-Locked"
 
 
-def _site(folder: Path, hot: bool, database_url: str | None = None, warm: bool = True) -> Flask:
+def _site(
+    folder: Path, hot: bool, database_url: str | None = None, warm: bool = True, lessons: Path | None = None
+) -> Flask:
+    """A site on its own database; warmed, on one lesson (redis-broker) unless `lessons` says which folder."""
     config: dict[str, Any] = {
         "TESTING": True,
-        "TUTOR_LESSONS": str(LESSONS),
+        "TUTOR_LESSONS": str(lessons or _broker_only(folder)),
         "SECRET_KEY": "test-secret",
         "REDIS_URL": None,
         "TUTOR_HOT_CLICKS": hot,
@@ -48,6 +52,15 @@ def _site(folder: Path, hot: bool, database_url: str | None = None, warm: bool =
     else:
         config["DATABASE_URL"] = database_url
     return create_app(config)
+
+
+def _broker_only(folder: Path) -> Path:
+    """A lessons folder with redis-broker alone: most tests click only there, and warming it is quick."""
+    only = folder / "broker-only"
+    if not only.exists():
+        only.mkdir()
+        shutil.copy(LESSONS / "redis-broker.yaml", only)
+    return only
 
 
 def _path(app: Flask) -> ClickPath:
@@ -263,10 +276,18 @@ def _every_click(twin: Twin, own_runs: set[str]) -> tuple[int, int, int]:
 
 @pytest.fixture
 def twin(tmp_path: Path) -> Twin:
+    """A hot and a cold site on redis-broker alone."""
     return Twin(_site(tmp_path, hot=True), _site(tmp_path, hot=False))
 
 
-def test_every_click_of_a_new_learner_is_answered_as_flask_answers_it(twin: Twin) -> None:
+@pytest.fixture
+def every_lesson_twin(tmp_path: Path) -> Twin:
+    """A hot and a cold site on every lesson in lessons/: every click of the real curriculum."""
+    return Twin(_site(tmp_path, hot=True, lessons=LESSONS), _site(tmp_path, hot=False, lessons=LESSONS))
+
+
+def test_every_click_of_a_new_learner_is_answered_as_flask_answers_it(every_lesson_twin: Twin) -> None:
+    twin = every_lesson_twin
     twin.start()
     taken, expected, at_predictions = _every_click(twin, own_runs=set())
     assert taken == expected and expected > 400  # 407 of the 856 clicks (every step, four variants)
@@ -275,8 +296,9 @@ def test_every_click_of_a_new_learner_is_answered_as_flask_answers_it(twin: Twin
 
 
 def test_every_click_of_a_learner_with_graded_and_held_predictions_is_answered_as_flask_answers_it(
-    twin: Twin,
+    every_lesson_twin: Twin,
 ) -> None:
+    twin = every_lesson_twin
     twin.start()
     lesson = twin.hot.extensions["tutor.catalog"].get("redis-broker")
     question = next(q for q in lesson.step_throughs[0].quiz if q.ask_before_step == 5)
@@ -299,7 +321,8 @@ def test_every_click_of_a_learner_with_graded_and_held_predictions_is_answered_a
     assert twin.rows(twin.hot)["answers"]  # the prediction was written, on both sites alike
 
 
-def test_every_click_of_a_learner_with_an_own_run_is_answered_as_flask_answers_it(twin: Twin) -> None:
+def test_every_click_of_a_learner_with_an_own_run_is_answered_as_flask_answers_it(every_lesson_twin: Twin) -> None:
+    twin = every_lesson_twin
     twin.start()
     token = twin.csrf(f"{BROKER}?step=3")
     form = {"csrf": token, "step": "3", "actor": "producer", "command": "LPUSH queue own-marker"}
@@ -412,11 +435,12 @@ def test_a_cookie_without_a_learner_or_without_the_list_of_runs_goes_to_flask(tw
 
 
 def test_the_click_path_is_off_with_tutor_hot_clicks_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    lessons = str(_broker_only(tmp_path))
     monkeypatch.setenv("TUTOR_HOT_CLICKS", "0")
-    app = create_app({"TUTOR_LESSONS": str(LESSONS), "TUTOR_DATABASE": str(tmp_path / "t.sqlite3"), "SECRET_KEY": "s"})
+    app = create_app({"TUTOR_LESSONS": lessons, "TUTOR_DATABASE": str(tmp_path / "t.sqlite3"), "SECRET_KEY": "s"})
     assert "tutor.clickpath" not in app.extensions and not isinstance(app.wsgi_app, ClickPath)
     monkeypatch.setenv("TUTOR_HOT_CLICKS", "1")
-    app = create_app({"TUTOR_LESSONS": str(LESSONS), "TUTOR_DATABASE": str(tmp_path / "u.sqlite3"), "SECRET_KEY": "s"})
+    app = create_app({"TUTOR_LESSONS": lessons, "TUTOR_DATABASE": str(tmp_path / "u.sqlite3"), "SECRET_KEY": "s"})
     assert isinstance(app.wsgi_app, ClickPath)
 
 
