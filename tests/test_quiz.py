@@ -466,8 +466,13 @@ def test_catalog_and_topic_show_the_quiz_score(qapp: Flask) -> None:
     assert show_hint(client, token, question=1).status_code == 303
     answer(client, token, [0])
     answer(client, token, [0, 1], question=2)
+    catalog = client.get("/").get_data(as_text=True)
     text = text_of(client.get("/"))
     assert "quiz 1.75 / 4 (2 questions left)" in text
+    # The steps and the score are two parts that wrap as wholes; no separator can start a wrapped line.
+    parts = r'<p class="progress-line">.*?steps<span class="sr-only">,</span></span><span>quiz 1\.75 / 4'
+    assert re.search(parts, catalog, re.S)
+    assert "· quiz" not in text
     topic = client.get(f"/lessons/{LESSON_ID}/")
     assert f'href="{QUIZ_URL}"' in topic.get_data(as_text=True)
     assert "score 1.75 / 4 · 2 questions left" in text_of(topic)
