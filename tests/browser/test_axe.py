@@ -68,10 +68,15 @@ def violations_on(page: Page, path: str) -> str:
     return axe_here(page, path)
 
 
+AXE_SCRIPT = Axe().axe_script  # axe-core itself, as axe-playwright-python ships it
+
+
 def axe_here(page: Page, label: str) -> str:
-    """Run axe-core on the page as it is now."""
+    """Run axe-core on the page as it is now (injected once per document: an htmx swap keeps it)."""
     page.wait_for_load_state("load")
-    violations = Axe().run(page).response["violations"]
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.evaluate(AXE_SCRIPT)
+    violations = page.evaluate("() => axe.run(document, {resultTypes: ['violations']}).then(r => r.violations)")
     if not violations:
         return ""
     return f"axe-core found {len(violations)} violation(s) on {label}:\n" + describe(violations)
