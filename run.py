@@ -50,7 +50,10 @@ def main() -> int:
     if testing:
         import pytest
 
-        return int(pytest.main(["-q", *args[1:]]))
+        # One worker per core, at most four (pytest-xdist): the suite is CPU-bound, on two cores it takes
+        # about 20% less time. Every test has its own ports, temp folders and databases; each worker
+        # starts its own redis-server and browser. `python3 run.py test -n 0` runs it in one process.
+        return int(pytest.main(["-q", "-n", "auto", "--maxprocesses=4", *args[1:]]))
     from tutor import create_app
 
     create_app().run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")))
