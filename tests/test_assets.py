@@ -59,15 +59,37 @@ def test_a_missing_static_file_is_404_and_not_kept(client: FlaskClient) -> None:
 
 
 def test_an_edited_file_gets_a_new_fingerprint(tmp_path: Path) -> None:
+    """Addresses see an edit once `recheck_seconds` have passed; the file's own request sees it at once."""
     style = tmp_path / "style.css"
     style.write_text("body { color: black }")
-    fingerprints = Fingerprints(tmp_path)
+    now = [100.0]
+    fingerprints = Fingerprints(tmp_path, recheck_seconds=1.0, clock=lambda: now[0])
     first = fingerprints.of("style.css")
     assert first == hashlib.sha256(b"body { color: black }").hexdigest()[:12]
     style.write_text("body { color: navy; }")
     os.utime(style, ns=(1, 1))  # another modification time, whatever the clock's resolution
-    second = fingerprints.of("style.css")
-    assert second == hashlib.sha256(b"body { color: navy; }").hexdigest()[:12] and second != first
+    new = hashlib.sha256(b"body { color: navy; }").hexdigest()[:12]
+    now[0] += 0.5
+    assert fingerprints.of("style.css") == first  # looked at half a second ago: not again
+    assert fingerprints.of("style.css", fresh=True) == new  # what decides whether a response is kept
+    style.write_text("body { color: teal; }")
+    os.utime(style, ns=(2, 2))
+    now[0] += 1.0
+    assert fingerprints.of("style.css") == hashlib.sha256(b"body { color: teal; }").hexdigest()[:12]
+
+
+def test_a_stale_address_is_not_kept_even_before_the_page_names_the_new_one(app: Flask, client: FlaskClient) -> None:
+    """The file changed a moment ago: a page may still name the old fingerprint; its bytes are not kept."""
+    assert app.static_folder is not None
+    fingerprints = app.extensions["tutor.assets"]
+    old = fingerprints.of("style.css")
+    remembered = fingerprints._known["style.css"]
+    remembered.fingerprint, remembered.mtime_ns = "0123456789ab", 1  # as if remembered from an older file
+    assert fingerprints.of("style.css") == "0123456789ab"  # addresses still say so for a moment
+    with client.get("/static/style.css?v=0123456789ab") as response:
+        assert response.status_code == 200 and not response.cache_control.immutable
+    with client.get(f"/static/style.css?v={old}") as response:
+        assert response.cache_control.immutable
 
 
 def test_only_files_inside_the_static_folder_have_a_fingerprint(tmp_path: Path) -> None:

@@ -9,13 +9,16 @@ new address, so nobody keeps an old stylesheet with a new page. An address witho
 old one, is answered as Flask always did (revalidated every time), so it can never pin stale bytes.
 
 The fingerprint is read again when the file's size or modification time changes: an edited stylesheet
-shows in development without a restart, and the cost per address is one `stat`.
+shows in development without a restart (within a second), and an address costs a dictionary lookup.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,30 +29,60 @@ KEPT_FOR = 365 * 24 * 3600  # seconds: a year, the longest that caches are asked
 _DIGITS = 12  # hex digits of SHA-256: collisions between two versions of one file are not a concern
 
 
+@dataclass
+class _Known:
+    path: Path
+    size: int
+    mtime_ns: int
+    fingerprint: str
+    checked: float  # the clock when the file was last looked at
+
+
 class Fingerprints:
-    """Each static file's fingerprint, read once per (size, modification time) of the file."""
+    """Each static file's fingerprint, read again when the file's size or modification time changes.
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    A page names about seven static files, so an address must cost next to nothing: the file is
+    looked at (one `stat`) at most once per `recheck_seconds` for addresses, and on every request for
+    the file itself, which is what decides whether a response may be kept.
+    """
+
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        recheck_seconds: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.folder = Path(folder).resolve()
-        self._known: dict[str, tuple[int, int, str]] = {}  # filename: (size, mtime_ns, fingerprint)
+        self.recheck_seconds = recheck_seconds
+        self._clock = clock
+        self._known: dict[str, _Known] = {}
 
-    def of(self, filename: str) -> str | None:
-        """The file's fingerprint; None when it is not a file inside the static folder."""
-        path = (self.folder / filename).resolve()
+    def of(self, filename: str, fresh: bool = False) -> str | None:
+        """The file's fingerprint; None when it is not a file inside the static folder.
+
+        `fresh`: look at the file now, however recently it was looked at.
+        """
+        now = self._clock()
+        known = self._known.get(filename)
+        if known is not None and not fresh and now - known.checked < self.recheck_seconds:
+            return known.fingerprint
+        path = known.path if known is not None else (self.folder / filename).resolve()
         if not path.is_relative_to(self.folder):
             return None
         try:
             stat = path.stat()
         except OSError:
+            self._known.pop(filename, None)
             return None
-        known = self._known.get(filename)
-        if known is not None and known[:2] == (stat.st_size, stat.st_mtime_ns):
-            return known[2]
+        if known is not None and (known.size, known.mtime_ns) == (stat.st_size, stat.st_mtime_ns):
+            known.checked = now
+            return known.fingerprint
         try:
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:_DIGITS]
         except OSError:  # a folder, or gone since the stat
+            self._known.pop(filename, None)
             return None
-        self._known[filename] = (stat.st_size, stat.st_mtime_ns, digest)
+        self._known[filename] = _Known(path, stat.st_size, stat.st_mtime_ns, digest, now)
         return digest
 
 
@@ -73,7 +106,7 @@ def init_app(app: Flask) -> None:
         if request.endpoint != "static" or response.status_code != 200 or request.view_args is None:
             return response
         asked = request.args.get(VERSION_ARG)
-        if asked is not None and asked == fingerprints.of(str(request.view_args.get("filename", ""))):
+        if asked is not None and asked == fingerprints.of(str(request.view_args.get("filename", "")), fresh=True):
             response.cache_control.no_cache = None
             response.cache_control.public = True
             response.cache_control.max_age = KEPT_FOR
